@@ -1,0 +1,70 @@
+# Every target does its own set-up: `make test` and `make demo` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The generator's post-hooks call `ruff`: put the pinned one first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+DEPS := $(VENV)/.deps-installed
+STAMP := $(VENV)/.installed
+
+GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
+	--config generator-config.yml --meta none --fail-on-warning
+HANDWRITTEN := auth_hooks local_exchange kalshi_amend tests bench
+
+.PHONY: setup generate check-generated lint format typecheck pytest test demo bench clean
+
+setup: $(STAMP)
+
+# Re-installs only when the pins change; otherwise `make setup` is a no-op.
+$(DEPS): requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The project itself, editable, for the kalshi-amend command and imports from anywhere.
+$(STAMP): $(DEPS) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+generate: $(DEPS)
+	rm -rf generated/kalshi_trade_api
+	mkdir -p generated
+	$(GENERATOR) --output-path generated/kalshi_trade_api
+	touch generated/kalshi_trade_api/py.typed
+
+# Regenerate into a temporary directory and fail on any difference from the committed copy.
+check-generated: $(DEPS)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GENERATOR) --output-path "$$tmp/kalshi_trade_api" >/dev/null && \
+	touch "$$tmp/kalshi_trade_api/py.typed" && \
+	diff -r "$$tmp/kalshi_trade_api" generated/kalshi_trade_api \
+		|| { echo "generated/ differs from openapi.yaml: run 'make generate' and commit" >&2; exit 1; }
+	@echo "generated/ matches a fresh generation"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy generated/kalshi_trade_api $(HANDWRITTEN)
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: check-generated lint typecheck pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m local_exchange.demo
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .bench
