@@ -1,0 +1,204 @@
+"""``KalshiAuth``: an ``httpx.Auth`` that signs every request the way Kalshi verifies it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from .clock import ServerClock
+from .errors import KalshiConfigError, error_code_and_message
+from .keys import SigningKey, load_private_key
+from .presign import SignaturePipeline
+from .signing import (
+    KEY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    path_to_sign,
+    sign_text,
+    text_to_sign,
+)
+
+logger = logging.getLogger("auth_hooks")
+
+TIMESTAMP_EXPIRED = "header_timestamp_expired"
+
+# RSA signing (~0.2 ms, GIL released) goes to these threads in async code so the event
+# loop keeps moving requests; Ed25519 is cheaper than the hand-off and stays inline.
+_SIGNING_THREADS: ThreadPoolExecutor | None = None
+
+
+def _signing_threads() -> ThreadPoolExecutor:
+    global _SIGNING_THREADS
+    if _SIGNING_THREADS is None:
+        _SIGNING_THREADS = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="kalshi-sign"
+        )
+    return _SIGNING_THREADS
+
+
+class KalshiAuth(httpx.Auth):
+    """Sets KALSHI-ACCESS-KEY, -TIMESTAMP and -SIGNATURE on every request.
+
+    One object serves sync and async clients and any number of threads and tasks.
+    It also keeps the exchange's clock offset (see :class:`ServerClock`): on a
+    ``401 header_timestamp_expired`` it re-syncs from the response's ``Date`` header,
+    signs again and re-sends once, which is safe because the exchange refused the
+    request before acting on it.
+    """
+
+    # The body of a 401 says whether our timestamp was refused.
+    requires_response_body = True
+
+    def __init__(
+        self,
+        key_id: str,
+        private_key: SigningKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
+        *,
+        clock: Callable[[], float] = time.time,
+        presign: bool = False,
+        presign_max_age_ms: int = 1000,
+    ) -> None:
+        if not isinstance(key_id, str) or not key_id.strip():
+            raise KalshiConfigError("key id is empty: set KALSHI_API_KEY_ID or pass the key id")
+        self.key_id = key_id
+        self.key = private_key if isinstance(private_key, SigningKey) else SigningKey(private_key)
+        self.server_clock = ServerClock(clock)
+        self._offload_async_signing = self.key.key_type == "rsa"
+        self._pipeline: SignaturePipeline | None = None
+        if presign:
+            self._pipeline = SignaturePipeline(
+                self._sign_now, self.server_clock.now_ms, max_age_ms=presign_max_age_ms
+            )
+            self.server_clock.on_change(lambda _offset: self._discard_prepared())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> KalshiAuth:
+        """Builds the auth from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``
+        (or ``KALSHI_PRIVATE_KEY`` holding the PEM), with ``KALSHI_PRIVATE_KEY_PASSWORD``
+        for an encrypted key."""
+        env = os.environ if environ is None else environ
+        key_id = env.get("KALSHI_API_KEY_ID", "").strip()
+        if not key_id:
+            raise KalshiConfigError("KALSHI_API_KEY_ID is not set")
+        path, pem = env.get("KALSHI_PRIVATE_KEY_PATH"), env.get("KALSHI_PRIVATE_KEY")
+        if path and pem:
+            raise KalshiConfigError("set only one of KALSHI_PRIVATE_KEY_PATH and KALSHI_PRIVATE_KEY")
+        if not path and not pem:
+            raise KalshiConfigError("set KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY with the PEM)")
+        source: str | bytes = path if path else (pem or "").encode("utf-8")
+        key = load_private_key(source, env.get("KALSHI_PRIVATE_KEY_PASSWORD") or None)
+        return cls(key_id, key, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def clock_offset_ms(self) -> int:
+        """The exchange clock minus the local clock, as learned so far (for monitoring)."""
+        return self.server_clock.offset_ms
+
+    def close(self) -> None:
+        """Stops the presigning worker, if any."""
+        if self._pipeline is not None:
+            self._pipeline.close()
+
+    def __repr__(self) -> str:
+        return f"KalshiAuth(key_id={self.key_id!r}, key={self.key.description})"
+
+    __str__ = __repr__
+
+    # -- the flows ----------------------------------------------------------------
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        path = path_to_sign(request.url)
+        self._apply(request, path, *self._timestamp_and_signature(request.method, path))
+        sent_at = self.server_clock.local_s()
+        response = yield request
+        if self._needs_resend(response, sent_at):
+            self._apply(request, path, *self._sign_now(request.method, path))
+            sent_at = self.server_clock.local_s()
+            response = yield request
+            self._observe(response, sent_at)
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        # The same flow as auth_flow; only the signing may move off the event loop.
+        path = path_to_sign(request.url)
+        self._apply(request, path, *await self._timestamp_and_signature_async(request.method, path))
+        sent_at = self.server_clock.local_s()
+        response = yield request
+        await response.aread()
+        if self._needs_resend(response, sent_at):
+            self._apply(request, path, *await self._sign_now_async(request.method, path))
+            sent_at = self.server_clock.local_s()
+            response = yield request
+            await response.aread()
+            self._observe(response, sent_at)
+
+    # -- pieces shared by both flows ----------------------------------------------
+
+    def _timestamp_and_signature(self, method: str, path: str) -> tuple[int, str]:
+        if self._pipeline is not None:
+            prepared = self._pipeline.take(method, path)
+            if prepared is not None:
+                return prepared
+        return self._sign_now(method, path)
+
+    async def _timestamp_and_signature_async(self, method: str, path: str) -> tuple[int, str]:
+        if self._pipeline is not None:
+            prepared = self._pipeline.take(method, path)
+            if prepared is not None:
+                return prepared
+        return await self._sign_now_async(method, path)
+
+    def _sign_now(self, method: str, path: str) -> tuple[int, str]:
+        timestamp = self.server_clock.now_ms()
+        return timestamp, sign_text(self.key, text_to_sign(timestamp, method, path))
+
+    async def _sign_now_async(self, method: str, path: str) -> tuple[int, str]:
+        if not self._offload_async_signing:
+            return self._sign_now(method, path)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another async library (trio): sign inline
+            return self._sign_now(method, path)
+        return await loop.run_in_executor(_signing_threads(), self._sign_now, method, path)
+
+    def _discard_prepared(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.discard_all()
+
+    def _apply(self, request: httpx.Request, path: str, timestamp: int, signature: str) -> None:
+        headers = request.headers
+        headers[KEY_HEADER] = self.key_id
+        headers[TIMESTAMP_HEADER] = str(timestamp)
+        headers[SIGNATURE_HEADER] = signature
+        if logger.isEnabledFor(logging.DEBUG):
+            # Never the signature: with the timestamp it would be replayable.
+            logger.debug("signed %s %s at %d", request.method, path, timestamp)
+
+    def _observe(self, response: httpx.Response, sent_at: float, *, force: bool = False) -> None:
+        self.server_clock.observe(
+            response.headers.get("date"), sent_at, self.server_clock.local_s(), force=force
+        )
+
+    def _needs_resend(self, response: httpx.Response, sent_at: float) -> bool:
+        """Learns the clock offset; True when the exchange refused our timestamp."""
+        if response.status_code != 401:
+            self._observe(response, sent_at)
+            return False
+        code, _ = error_code_and_message(response.content)
+        if code != TIMESTAMP_EXPIRED:
+            self._observe(response, sent_at)
+            return False
+        before = self.server_clock.offset_ms
+        self._observe(response, sent_at, force=True)
+        logger.info(
+            "exchange refused our timestamp; clock offset %d ms -> %d ms, signing again",
+            before,
+            self.server_clock.offset_ms,
+        )
+        return True
