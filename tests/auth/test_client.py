@@ -1,0 +1,181 @@
+"""make_client: the generated client, signing, against a real server that checks signatures."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from kalshi_trade_api.api.orders import amend_order_v2
+from kalshi_trade_api.client import AuthenticatedClient
+from kalshi_trade_api.models import AmendOrderV2Request, AmendOrderV2Response, BookSide
+
+from auth_hooks import (
+    KalshiAuth,
+    KalshiConfigError,
+    OutcomeUnknown,
+    Rejected,
+    amend_order,
+    amend_order_async,
+    load_private_key,
+    make_client,
+)
+from tests.support.keys import KeyFiles
+from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
+
+BODY = AmendOrderV2Request(ticker="HIGHNY-24JAN01-T60", side=BookSide.BID, price="0.5600", count="10.00")
+KEY_NAMES = ["rsa_pkcs1", "rsa_pkcs8", "ed25519", "rsa_encrypted"]
+
+
+@pytest.fixture
+def server(key_files: dict[str, KeyFiles]) -> Iterator[SignatureCheckingServer]:
+    state = SignatureCheckingServer({name: files.public_pem for name, files in key_files.items()})
+    with state.running():
+        yield state
+
+
+def _auth(key_files: dict[str, KeyFiles], name: str) -> KalshiAuth:
+    return KalshiAuth(name, load_private_key(key_files[name].path, key_files[name].password))
+
+
+@pytest.mark.parametrize("key_name", KEY_NAMES)
+def test_sync_generated_call_is_signed_and_verified(
+    server: SignatureCheckingServer, key_files: dict[str, KeyFiles], key_name: str
+) -> None:
+    client = make_client(_auth(key_files, key_name), base_url=server.base_url)
+    assert isinstance(client, AuthenticatedClient)
+    response = amend_order_v2.sync_detailed("ord/1 x", client=client, body=BODY, subaccount=3)
+    assert response.status_code == 200
+    assert isinstance(response.parsed, AmendOrderV2Response)
+    (received,) = server.received
+    assert received.verdict == "ok"
+    assert received.raw_path == "/trade-api/v2/portfolio/events/orders/ord%2F1%20x/amend?subaccount=3"
+    assert received.headers["kalshi-access-key"] == key_name
+    client.close()
+
+
+@pytest.mark.parametrize("key_name", KEY_NAMES)
+async def test_async_generated_call_on_the_same_client_object(
+    server: SignatureCheckingServer, key_files: dict[str, KeyFiles], key_name: str
+) -> None:
+    client = make_client(_auth(key_files, key_name), base_url=server.base_url)
+    sync_result = amend_order(client, "o1", BODY)
+    async_result = await amend_order_async(client, "o2", BODY, subaccount=0)
+    assert (sync_result.order_id, async_result.order_id) == ("o1", "o2")
+    assert [r.verdict for r in server.received] == ["ok", "ok"]
+    assert server.received[1].raw_path.endswith("/orders/o2/amend?subaccount=0")
+    client.close()
+    await client.aclose()
+
+
+async def test_async_over_httpx_own_transport(
+    server: SignatureCheckingServer, key_files: dict[str, KeyFiles]
+) -> None:
+    client = make_client(
+        _auth(key_files, "rsa_pkcs1"), base_url=server.base_url, async_transport=httpx.AsyncHTTPTransport()
+    )
+    result = await amend_order_async(client, "o1", BODY)
+    assert result.order_id == "o1"
+    await client.aclose()
+
+
+def test_bad_signature_is_a_401_rejection(
+    server: SignatureCheckingServer, key_files: dict[str, KeyFiles]
+) -> None:
+    # A key the server does not know under this id: signed with the wrong key.
+    auth = KalshiAuth("ed25519", load_private_key(key_files["rsa_pkcs1"].path))
+    client = make_client(auth, base_url=server.base_url)
+    with pytest.raises(Rejected) as caught:
+        amend_order(client, "o1", BODY)
+    assert caught.value.status == 401
+    assert caught.value.code == "authentication_error"
+    assert "INCORRECT_API_KEY_SIGNATURE" in str(caught.value)
+    assert len(server.received) == 1  # a bad signature is not retried
+
+
+def _reply_with(status: int, body: bytes, content_type: str = "text/html") -> object:
+    def respond(_request: Received) -> Reply:
+        return status, {"Content-Type": content_type}, body
+
+    return respond
+
+
+def test_520_with_html_is_a_catchable_outcome_carrying_status_and_body(
+    server: SignatureCheckingServer, key_files: dict[str, KeyFiles]
+) -> None:
+    html = b"<html><body>Error 520: Web server is returning an unknown error</body></html>"
+    server.respond = _reply_with(520, html)  # type: ignore[assignment]
+    client = make_client(_auth(key_files, "ed25519"), base_url=server.base_url)
+    # Straight through the generated function: HTTPStatus(520) would raise a bare ValueError.
+    with pytest.raises(OutcomeUnknown) as caught:
+        amend_order_v2.sync_detailed("o1", client=client, body=BODY)
+    assert caught.value.status == 520
+    assert caught.value.body == html
+    assert "HTTP 520" in str(caught.value)
+    assert "may have been applied" in str(caught.value)
+    assert len(server.received) == 1
+
+
+def test_redirect_is_not_followed(server: SignatureCheckingServer, key_files: dict[str, KeyFiles]) -> None:
+    server.respond = lambda _r: (307, {"Location": "http://127.0.0.2:9/steal"}, b"")
+    client = make_client(_auth(key_files, "ed25519"), base_url=server.base_url)
+    with pytest.raises(OutcomeUnknown) as caught:
+        amend_order(client, "o1", BODY)
+    assert caught.value.status == 307
+    assert len(server.received) == 1
+
+
+def test_env_maps_to_the_spec_hosts(key_files: dict[str, KeyFiles]) -> None:
+    auth = _auth(key_files, "ed25519")
+    prod = make_client(auth, env="prod")
+    demo = make_client(auth, env="demo")
+    assert prod.get_httpx_client().base_url == "https://external-api.kalshi.com/trade-api/v2/"
+    assert demo.get_httpx_client().base_url == "https://external-api.demo.kalshi.co/trade-api/v2/"
+
+
+def test_safe_defaults(key_files: dict[str, KeyFiles]) -> None:
+    client = make_client(_auth(key_files, "ed25519"), env="demo").get_httpx_client()
+    assert client.follow_redirects is False
+    assert client.timeout.read is not None and client.timeout.read <= 30
+    assert client.timeout.connect is not None and client.timeout.connect <= 10
+    transport = client._transport
+    assert isinstance(transport, httpx.HTTPTransport)
+    ssl_context = transport._pool._ssl_context
+    assert ssl_context is not None
+    assert ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert ssl_context.check_hostname is True
+
+
+def test_verify_false_must_be_spelled_out(key_files: dict[str, KeyFiles]) -> None:
+    client = make_client(_auth(key_files, "ed25519"), env="demo", verify=False).get_httpx_client()
+    assert isinstance(client._transport, httpx.HTTPTransport)
+    ssl_context = client._transport._pool._ssl_context
+    assert ssl_context is not None and ssl_context.verify_mode == ssl.CERT_NONE
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "no exchange chosen: give env ('prod' or 'demo') or base_url"),
+        ({"env": "demo", "base_url": "https://x.example"}, "give either env or base_url, not both"),
+        ({"env": "staging"}, "unknown env 'staging': use one of prod, demo"),
+        ({"base_url": "http://api.example.com/trade-api/v2"}, "plain http is refused for non-loopback host"),
+        ({"base_url": "http://10.0.0.1/trade-api/v2"}, "plain http is refused for non-loopback host"),
+        ({"base_url": "ftp://127.0.0.1/x"}, "base_url must be an http(s) URL"),
+        ({"env": "demo", "follow_redirects": True}, "follow_redirects is refused"),
+        ({"env": "demo", "event_hooks": {}}, "event_hooks is set by make_client"),
+    ],
+)
+def test_configuration_errors(
+    key_files: dict[str, KeyFiles], kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(KalshiConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        make_client(_auth(key_files, "ed25519"), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:1/trade-api/v2", "http://localhost:1/x", "http://[::1]:1/x"]
+)
+def test_plain_http_allowed_to_loopback(key_files: dict[str, KeyFiles], url: str) -> None:
+    make_client(_auth(key_files, "ed25519"), base_url=url)

@@ -1,0 +1,157 @@
+"""load_private_key: every format Kalshi hands out, and one clear error for each bad key."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa
+
+from auth_hooks import InsecureKeyFileWarning, KalshiAuth, KalshiKeyError, load_private_key
+from tests.support.keys import PASSWORD, KeyFiles
+
+
+def _pkcs8(key: object) -> bytes:
+    return key.private_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "key_type"),
+    [("rsa_pkcs1", "rsa"), ("rsa_pkcs8", "rsa"), ("ed25519", "ed25519"), ("rsa_encrypted", "rsa")],
+)
+def test_loads_every_kalshi_format_from_path_bytes_and_str(
+    key_files: dict[str, KeyFiles], name: str, key_type: str
+) -> None:
+    files = key_files[name]
+    for source in (files.path, str(files.path), files.pem, files.pem.decode()):
+        key = load_private_key(source, files.password)
+        assert key.key_type == key_type
+        assert key.public_key_pem() == files.public_pem
+
+
+def test_password_may_be_str(key_files: dict[str, KeyFiles]) -> None:
+    assert load_private_key(key_files["rsa_encrypted"].pem, PASSWORD.decode()).key_type == "rsa"
+
+
+def test_type_comes_from_the_key_not_the_pem_header(key_files: dict[str, KeyFiles]) -> None:
+    # Both are "BEGIN PRIVATE KEY"; one is RSA, the other Ed25519.
+    assert key_files["rsa_pkcs8"].pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert key_files["ed25519"].pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert load_private_key(key_files["rsa_pkcs8"].pem).key_type == "rsa"
+    assert load_private_key(key_files["ed25519"].pem).key_type == "ed25519"
+
+
+@pytest.fixture(scope="module")
+def bad_keys() -> dict[str, bytes]:
+    return {
+        "ec": _pkcs8(ec.generate_private_key(ec.SECP256R1())),
+        "dsa": _pkcs8(dsa.generate_private_key(key_size=1024)),
+        "ed448": _pkcs8(ed448.Ed448PrivateKey.generate()),
+        "rsa1024": _pkcs8(rsa.generate_private_key(public_exponent=65537, key_size=1024)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing file", r"^private key file not found: .*nope\.pem$"),
+        ("directory", r"^private key path is a directory, not a file: "),
+        ("not pem", r"^not a PEM private key"),
+        ("public key", r"^not a PEM private key"),
+        ("corrupt pem", r"^not a valid PEM private key"),
+        ("missing password", r"^private key is encrypted: a password is needed"),
+        ("wrong password", r"^wrong password for the encrypted private key$"),
+        ("ec", r"^unsupported key type EC: Kalshi accepts RSA \(2048 bits or more\) and Ed25519"),
+        ("dsa", r"^unsupported key type DSA: "),
+        ("ed448", r"^unsupported key type Ed448: "),
+        ("rsa1024", r"^RSA key is 1024 bits; Kalshi needs at least 2048$"),
+    ],
+)
+def test_each_bad_key_raises_our_error_with_its_message(
+    case: str, message: str, key_files: dict[str, KeyFiles], bad_keys: dict[str, bytes], tmp_path: Path
+) -> None:
+    rsa_files = key_files["rsa_pkcs1"]
+    sources: dict[str, tuple[object, bytes | None]] = {
+        "missing file": (tmp_path / "nope.pem", None),
+        "directory": (tmp_path, None),
+        "not pem": (b"this is not a key", None),
+        "public key": (rsa_files.public_pem, None),
+        "corrupt pem": (b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", None),
+        "missing password": (key_files["rsa_encrypted"].pem, None),
+        "wrong password": (key_files["rsa_encrypted"].pem, b"wrong"),
+        **{name: (pem, None) for name, pem in bad_keys.items()},
+    }
+    source, password = sources[case]
+    with pytest.raises(KalshiKeyError, match=message) as caught:
+        load_private_key(source, password)  # type: ignore[arg-type]
+    # The message is one line and never quotes key material.
+    text = str(caught.value)
+    assert "\n" not in text
+    for pem in (rsa_files.pem, key_files["rsa_encrypted"].pem, *bad_keys.values()):
+        for line in pem.decode().splitlines()[1:-1]:
+            assert line not in text
+
+
+def test_key_file_readable_by_others_warns_like_ssh(key_files: dict[str, KeyFiles], tmp_path: Path) -> None:
+    path = tmp_path / "open.pem"
+    path.write_bytes(key_files["ed25519"].pem)
+    path.chmod(0o644)
+    with pytest.warns(InsecureKeyFileWarning, match=re.escape(f"run: chmod 600 {path}")):
+        load_private_key(path)
+    path.chmod(0o600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_private_key(path)
+
+
+def test_repr_and_str_show_key_id_and_type_only(key_files: dict[str, KeyFiles]) -> None:
+    key = load_private_key(key_files["rsa_pkcs1"].path)
+    auth = KalshiAuth("my-key-id", key)
+    assert repr(key) == str(key) == "SigningKey(rsa-2048)"
+    assert repr(auth) == str(auth) == "KalshiAuth(key_id='my-key-id', key=rsa-2048)"
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(key)
+
+
+def test_from_env_reads_path_or_pem_and_password(key_files: dict[str, KeyFiles]) -> None:
+    encrypted = key_files["rsa_encrypted"]
+    by_path = KalshiAuth.from_env(
+        {
+            "KALSHI_API_KEY_ID": "kid",
+            "KALSHI_PRIVATE_KEY_PATH": str(encrypted.path),
+            "KALSHI_PRIVATE_KEY_PASSWORD": PASSWORD.decode(),
+        }
+    )
+    assert (by_path.key_id, by_path.key.key_type) == ("kid", "rsa")
+    by_pem = KalshiAuth.from_env(
+        {"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY": key_files["ed25519"].pem.decode()}
+    )
+    assert by_pem.key.key_type == "ed25519"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "KALSHI_API_KEY_ID is not set"),
+        ({"KALSHI_API_KEY_ID": "kid"}, "set KALSHI_PRIVATE_KEY_PATH"),
+        (
+            {"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY_PATH": "/x", "KALSHI_PRIVATE_KEY": "y"},
+            "set only one of",
+        ),
+        (
+            {"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY_PATH": "/no/such/key.pem"},
+            "private key file not found",
+        ),
+    ],
+)
+def test_from_env_errors(environ: dict[str, str], message: str) -> None:
+    from auth_hooks import KalshiConfigError
+
+    with pytest.raises(KalshiConfigError, match=re.escape(message)):
+        KalshiAuth.from_env(environ)
