@@ -1,0 +1,219 @@
+"""`make bench`: every client variant against one loopback server, then the report.
+
+    .venv/bin/python -m bench [--seconds 0.8] [--rounds 2] [--no-peers] [--only a,b]
+
+Progress goes to stderr; the report (Markdown) to stdout and to .bench/latest.md.
+Exits 0 whether the targets pass or not (it is a measurement; --strict makes a FAIL exit 1),
+and 2 if the harness itself could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench import report, startup
+from bench.common import REPO, WORK_DIR, Context
+from bench.keys import write_keys
+from bench.peers_env import ensure_peers_venv
+from bench.proc import run_child
+from bench.variants import VARIANTS, Variant
+
+METHOD = """
+- One server (bench/server.py: asyncio, HTTP/1.1 keep-alive, canned 200 amend response) in
+  its own process on 127.0.0.1; every client in its own process, one after another, in
+  {rounds} round(s) whose samples are pooled. Nothing is pinned to a core: an opt-in
+  background signer may use the second core, as it would in production.
+- Per process: warm-up ({warmup} s, discarded), then `gc.collect(); gc.freeze()` with the
+  collector left on, then each op timed alone with time.perf_counter_ns for {seconds} s.
+- Async rows: 32 workers keep 32 amends in flight; a sample is one batch's wall time
+  divided by its amends, so its median is a per-amend cost.
+- The server checks every connection's first signature, then one in 256 (and the timestamp's
+  freshness): a client that signs wrongly fails instead of looking fast.
+- Same order, ticker, price and count everywhere; ours and the floors send the same V2 body
+  and headers through httpx. The peers only have the V1 path: they send its body (side,
+  action and client order ids too) and parse the two orders it returns.
+- Peak RSS is ru_maxrss of the child. Import is timed inside a fresh interpreter; start to
+  first amend is spawn-to-exit wall time. Keys are fresh for each run: RSA-2048 PKCS#1 PEM
+  and Ed25519 PKCS#8 PEM.
+"""
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def machine_facts() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("httpx", "cryptography"))
+    return {
+        "date (`date -u`)": datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y"),
+        "machine": f"{cpu}, {len(os.sched_getaffinity(0))} cores, Linux {platform.release()}",
+        "python": f"{platform.python_implementation()} {platform.python_version()} ({versions})",
+    }
+
+
+def start_server(keys_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.server", "--keys", str(keys_dir)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,  # closing it stops the server
+        stdout=subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    port = server.stdout.readline().strip()
+    if not port:
+        raise RuntimeError("the bench server did not start")
+    return server, int(port)
+
+
+def server_stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__stats", timeout=5) as answer:
+        stats: dict[str, Any] = json.load(answer)
+    return stats
+
+
+def run_variant(
+    variant: Variant, python: Path, port: int, keys_dir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    argv = [str(python), "-m", "bench.run_client", variant.name, "--port", str(port)]
+    argv += ["--keys", str(keys_dir), "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
+    if args.min_ops is not None:
+        argv += ["--min-ops", str(args.min_ops)]
+    done = run_child(argv, timeout=60 + 20 * args.seconds)
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        return {"variant": variant.name, "error": last[0], "maxrss_kb": done.maxrss_kb}
+    if "error" in result:
+        log(f"{variant.name} failed; its stderr:\n{done.stderr}")
+    result["maxrss_kb"] = done.maxrss_kb
+    return result
+
+
+def merge(into: dict[str, Any], more: dict[str, Any]) -> None:
+    """Pool one more round's samples into a variant's result; the first problem sticks."""
+    if not into:
+        into.update(more)
+    elif "samples_ns" in into and "samples_ns" in more:
+        into["samples_ns"] += more["samples_ns"]
+        into["ops"] += more["ops"]
+        into["maxrss_kb"] = max(into["maxrss_kb"], more["maxrss_kb"])
+    elif "samples_ns" in into:
+        into.clear()
+        into.update(more)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--seconds", type=float, default=0.8, help="timed seconds per variant per round")
+    parser.add_argument("--warmup", type=float, default=0.15, help="warm-up seconds per process")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of every variant, pooled")
+    parser.add_argument("--min-ops", type=int, default=None, help="minimum timed ops per process")
+    parser.add_argument("--startup-runs", type=int, default=5, help="fresh processes per start-up probe")
+    parser.add_argument("--no-peers", action="store_true", help="skip the PyPI peers (no install)")
+    parser.add_argument("--only", default="*", help="comma-separated name patterns of variants and probes")
+    parser.add_argument("--out", type=Path, default=WORK_DIR / "latest.md", help="Markdown report path")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.monotonic()
+    patterns = args.only.split(",")
+
+    def wanted(name: str) -> bool:
+        return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+    WORK_DIR.mkdir(exist_ok=True)
+    pythons: dict[str, Path | None] = {"main": Path(sys.executable), "peers": None}
+    missing: dict[str, str] = {}
+    if args.no_peers:
+        missing = {"peers": "skipped (--no-peers)"}
+    else:
+        pythons["peers"], missing = ensure_peers_venv(log)
+
+    results: dict[str, dict[str, Any]] = {}
+    probes: list[startup.ProbeResult] = []
+    with tempfile.TemporaryDirectory(prefix="kalshi-bench-keys-") as tmp:
+        keys_dir = Path(tmp)
+        write_keys(keys_dir)
+        server, port = start_server(keys_dir)
+        try:
+            for round_number in range(1, args.rounds + 1):
+                for variant in VARIANTS:
+                    if not wanted(variant.name):
+                        continue
+                    python = pythons[variant.env]
+                    if python is None:
+                        reason = "; ".join(sorted(set(missing.values()))) or "no peers' virtualenv"
+                        results[variant.name] = {"variant": variant.name, "unavailable": reason}
+                        continue
+                    log(f"round {round_number}/{args.rounds}: {variant.name}")
+                    merge(
+                        results.setdefault(variant.name, {}),
+                        run_variant(variant, python, port, keys_dir, args),
+                    )
+            ctx = Context(port, keys_dir, "rsa")
+            for probe in startup.PROBES:
+                if not wanted(probe.name):
+                    continue
+                python = pythons[probe.env]
+                if python is None:
+                    probes.append(startup.ProbeResult(probe.name, problem="no peers' virtualenv"))
+                    continue
+                log(f"start-up probe: {probe.name} x{args.startup_runs}")
+                probes.append(startup.measure(probe, python, ctx, args.startup_runs))
+            stats = server_stats(port)
+        finally:
+            assert server.stdin is not None
+            server.stdin.close()
+            server.wait(timeout=10)
+
+    for name, reason in missing.items():
+        for variant in VARIANTS:
+            row = results.get(variant.name, {})
+            if variant.needs == name and "samples_ns" not in row:
+                row["unavailable"] = reason
+    meta = machine_facts()
+    meta["server"] = (
+        f"{stats['requests']} requests on {stats['connections']} connections, "
+        f"{stats['verified']} signatures verified, {stats['rejected']} rejected"
+        + (f" (last: {stats['last_rejection']})" if stats["rejected"] else "")
+    )
+    meta["bench time"] = f"{time.monotonic() - began:.0f} s"
+    method = METHOD.format(rounds=args.rounds, warmup=args.warmup, seconds=args.seconds)
+    text, checked = report.render(results, probes, meta, method)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    log(f"wrote {args.out}")
+    failed = [target for target in checked if target.verdict == "FAIL"]
+    return 1 if args.strict and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Statistics, the issue's targets, and the Markdown report (also what is printed).
+
+The tables are padded Markdown: readable in a terminal and pasteable into the README as is.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.startup import ProbeResult
+from bench.variants import VARIANTS
+
+
+def median(values: Sequence[int]) -> float:
+    return float(statistics.median(values))
+
+
+def p90(values: Sequence[int]) -> float:
+    ordered = sorted(values)
+    return float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])  # nearest rank
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    value: float | None  # None: a row it needs did not run
+    at_least: bool  # True: value >= threshold passes; False: value <= threshold passes
+    threshold: float
+    detail: str
+
+    @property
+    def verdict(self) -> str:
+        if self.value is None:
+            return "N/A "
+        passed = self.value >= self.threshold if self.at_least else self.value <= self.threshold
+        return "PASS" if passed else "FAIL"
+
+    def line(self) -> str:
+        sign = "≥" if self.at_least else "≤"
+        shown = "n/a" if self.value is None else f"{self.value:.2f}"
+        return f"{self.verdict} {self.text}: {shown} (target {sign} {self.threshold:g}; {self.detail})"
+
+
+def _ratio(
+    text: str, top: str, bottom: str, meds: dict[str, float], threshold: float, at_least: bool
+) -> Target:
+    if top in meds and bottom in meds:
+        value: float | None = meds[top] / meds[bottom]
+        detail = f"{top} {meds[top] / 1e3:.0f} µs / {bottom} {meds[bottom] / 1e3:.0f} µs"
+    else:
+        value, detail = None, f"needs {top} and {bottom}"
+    return Target(text, value, at_least, threshold, detail)
+
+
+def _startup_ratio(text: str, attr: str, probes: dict[str, ProbeResult], threshold: float) -> Target:
+    ours, official = probes.get("ours"), probes.get("official-sdk")
+    if ours and official and getattr(ours, attr) and getattr(official, attr):
+        slow, fast = median(getattr(official, attr)), median(getattr(ours, attr))
+        detail = f"official SDK {slow / 1e6:.1f} ms / ours {fast / 1e6:.1f} ms"
+        return Target(text, slow / fast, True, threshold, detail)
+    return Target(text, None, True, threshold, "needs the ours and official-sdk probes")
+
+
+def targets(meds: dict[str, float], probes: dict[str, ProbeResult]) -> list[Target]:
+    # Ours at its best for target 1: the fastest of the sync RSA configurations that ran.
+    best = min(
+        (name for name in ("ours-sync-rsa", "ours-presign-rsa") if name in meds),
+        key=lambda name: meds[name],
+        default="ours-sync-rsa",
+    )
+    found = [_ratio("official SDK / ours (best), sync, RSA", "official-sdk-rsa", best, meds, 1.25, True)]
+    for key in ("rsa", "ed25519"):
+        found.append(
+            _ratio(
+                f"ours (default) / hand-written httpx floor, sync, {key}",
+                f"ours-sync-{key}",
+                f"floor-httpx-{key}",
+                meds,
+                1.10,
+                False,
+            )
+        )
+    for key in ("rsa", "ed25519"):
+        found.append(
+            _ratio(
+                f"ours sync / ours async per amend (32 in flight), {key}",
+                f"ours-sync-{key}",
+                f"ours-async32-{key}",
+                meds,
+                1.5,
+                True,
+            )
+        )
+    found.append(_startup_ratio("import: official SDK / ours", "import_ns", probes, 4))
+    found.append(_startup_ratio("start to first amend: official SDK / ours", "first_amend_ns", probes, 3))
+    return found
+
+
+def _numeric(cell: str) -> bool:
+    return cell == "n/a" or cell.replace(".", "", 1).isdigit()
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    right = [all(_numeric(row[i]) for row in rows) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        padded = [
+            cell.rjust(width) if r else cell.ljust(width)
+            for cell, width, r in zip(cells, widths, right, strict=True)
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = (
+        "|"
+        + "|".join(("-" * (w + 1) + ":") if r else "-" * (w + 2) for w, r in zip(widths, right, strict=True))
+        + "|"
+    )
+    return [line(header), rule, *(line(row) for row in rows)]
+
+
+def render(
+    results: dict[str, dict[str, Any]],
+    probes: list[ProbeResult],
+    meta: dict[str, str],
+    method: str,
+) -> tuple[str, list[Target]]:
+    meds = {name: median(r["samples_ns"]) for name, r in results.items() if r.get("samples_ns")}
+    notes: list[str] = []
+    rows = []
+    for variant in VARIANTS:
+        result = results.get(variant.name)
+        if result is None:
+            continue
+        floor = meds.get(f"floor-httpx-{variant.key}")
+        rss = f"{result['maxrss_kb'] / 1024:.0f}" if result.get("maxrss_kb") else "n/a"
+        if variant.name in meds:
+            samples = result["samples_ns"]
+            rows.append(
+                [
+                    variant.name,
+                    variant.what,
+                    f"{meds[variant.name] / 1e3:.1f}",
+                    f"{p90(samples) / 1e3:.1f}",
+                    str(result["ops"]),
+                    f"{meds[variant.name] / floor:.2f}" if floor else "n/a",
+                    rss,
+                ]
+            )
+        else:
+            why = result.get("unavailable") or f"error: {result.get('error', 'no samples')}"
+            notes.append(f"- `{variant.name}` did not run: {why}")
+            rows.append([variant.name, variant.what, "n/a", "n/a", "0", "n/a", rss])
+    header = ["variant", "what", "median µs", "p90 µs", "ops", "x floor", "peak RSS MiB"]
+
+    by_name = {probe.name: probe for probe in probes}
+    official = by_name.get("official-sdk")
+    probe_rows = []
+    for probe in probes:
+        if probe.problem:
+            notes.append(f"- start-up probe `{probe.name}` did not run: {probe.problem}")
+            continue
+        imp, first = median(probe.import_ns), median(probe.first_amend_ns)
+        faster_import = faster_first = "n/a"
+        if official and official.import_ns and official.first_amend_ns:
+            faster_import = f"{median(official.import_ns) / imp:.2f}"
+            faster_first = f"{median(official.first_amend_ns) / first:.2f}"
+        probe_rows.append(
+            [
+                probe.name,
+                f"{imp / 1e6:.1f}",
+                f"{p90(probe.import_ns) / 1e6:.1f}",
+                f"{first / 1e6:.1f}",
+                f"{p90(probe.first_amend_ns) / 1e6:.1f}",
+                str(len(probe.first_amend_ns)),
+                f"{median(probe.maxrss_kb) / 1024:.0f}",
+                faster_import,
+                faster_first,
+            ]
+        )
+    probe_header = [
+        "client",
+        "import ms",
+        "p90",
+        "start→1st amend ms",
+        "p90",
+        "runs",
+        "peak RSS MiB",
+        "import: official/this",
+        "start: official/this",
+    ]
+
+    out = ["# Amend Order (V2) client bench", ""]
+    out += [f"- {key}: {value}" for key, value in meta.items()]
+    out += [
+        "",
+        "## Per amend (sequential unless noted; x floor = median / floor-httpx median with the same key)",
+        "",
+    ]
+    out += _table(header, rows)
+    out += ["", "## Start-up (fresh processes)", ""]
+    out += _table(probe_header, probe_rows) if probe_rows else ["(no start-up probe ran)"]
+    out += ["", "## Targets", ""]
+    checked = targets(meds, by_name)
+    out += [f"- {target.line()}" for target in checked]
+    if notes:
+        out += ["", "## Not measured", "", *notes]
+    out += ["", "## Method", "", method.strip(), ""]
+    return "\n".join(out), checked

@@ -1,0 +1,91 @@
+"""The table of client variants. Add a row here to bench one more client or configuration.
+
+A row names a set-up function ("module:function") that the child process
+(`python -m bench.run_client NAME`) imports lazily, so a row's libraries are loaded only
+in its own process. The function takes a bench.common.Context and returns the op to time:
+a plain callable doing one amend (or one signature), or, for rows with `in_flight`, an
+async callable that is awaited with that many amends outstanding. It raises
+bench.common.Unavailable when the client cannot run here; the row then says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    what: str
+    setup: str
+    key: str = "rsa"
+    env: str = "main"  # "peers": run with the peers' virtualenv (.bench/peers-venv)
+    in_flight: int = 0  # > 0: async, per-amend cost = batch wall time / amends in the batch
+    kind: str = "amend"  # "sign" rows do no I/O
+    needs: str = ""  # the PyPI project a peer row needs, to report why it is missing
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("sign-rsa", "floor: RSA-2048 PSS signature", "bench.variants.floors:sign", kind="sign"),
+    Variant(
+        "sign-ed25519",
+        "floor: Ed25519 signature",
+        "bench.variants.floors:sign",
+        key="ed25519",
+        kind="sign",
+    ),
+    Variant("floor-httpx-rsa", "floor: hand-written signed httpx POST", "bench.variants.floors:post"),
+    Variant(
+        "floor-httpx-ed25519",
+        "floor: hand-written signed httpx POST",
+        "bench.variants.floors:post",
+        key="ed25519",
+    ),
+    Variant("ours-sync-rsa", "ours: make_client + sync_detailed", "bench.variants.ours:sync_amend"),
+    Variant(
+        "ours-sync-ed25519",
+        "ours: make_client + sync_detailed",
+        "bench.variants.ours:sync_amend",
+        key="ed25519",
+    ),
+    Variant(
+        "ours-presign-rsa",
+        "ours: opt-in pre-signing, sync",
+        "bench.variants.ours:presigned_sync_amend",
+    ),
+    Variant(
+        "ours-presign-ed25519",
+        "ours: opt-in pre-signing, sync",
+        "bench.variants.ours:presigned_sync_amend",
+        key="ed25519",
+    ),
+    Variant(
+        "ours-async32-rsa",
+        "ours: asyncio_detailed, 32 in flight",
+        "bench.variants.ours:async_amend",
+        in_flight=32,
+    ),
+    Variant(
+        "ours-async32-ed25519",
+        "ours: asyncio_detailed, 32 in flight",
+        "bench.variants.ours:async_amend",
+        key="ed25519",
+        in_flight=32,
+    ),
+    Variant(
+        "official-sdk-rsa",
+        "peer: kalshi-python-sync 3.2.0 (V1 path)",
+        "bench.variants.peers:official_amend",
+        env="peers",
+        needs="kalshi-python-sync",
+    ),
+    Variant(
+        "kalshi-py-rsa",
+        "peer: kalshi-py 2.0.6.6 (V1 path)",
+        "bench.variants.peers:kalshi_py_amend",
+        env="peers",
+        needs="kalshi-py",
+    ),
+)
+
+BY_NAME = {variant.name: variant for variant in VARIANTS}
