@@ -18,6 +18,7 @@ its required fields): such responses raise the outcome class instead.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from http import HTTPStatus
 
 import attrs
@@ -128,11 +129,22 @@ def amend_order(
     subaccount: int | Unset = UNSET,
 ) -> AmendOrderV2Response:
     """Amends a resting order; returns the exchange's result or raises an outcome class."""
+    return amend_order_detailed(client, order_id, body, subaccount=subaccount).parsed
+
+
+def amend_order_detailed(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = UNSET,
+) -> AppliedResponse:
+    """Like :func:`amend_order`, but returns the whole 200 response (raw ``content``, headers)."""
     try:
         response = amend_order_v2.sync_detailed(order_id, client=client, body=body, subaccount=subaccount)
     except BaseException as exc:
         raise _classified(exc, order_id, body) from exc
-    return _result(response, order_id, body)
+    return _applied(response, order_id, body)
 
 
 async def amend_order_async(
@@ -149,7 +161,7 @@ async def amend_order_async(
         )
     except BaseException as exc:
         raise _classified(exc, order_id, body) from exc
-    return _result(response, order_id, body)
+    return _applied(response, order_id, body).parsed
 
 
 def _classified(exc: BaseException, order_id: str, body: AmendOrderV2Request) -> BaseException:
@@ -167,13 +179,22 @@ def _classified(exc: BaseException, order_id: str, body: AmendOrderV2Request) ->
     return _with_order(outcome, order_id, body)
 
 
-def _result(
-    response: Response[AmendOrderV2Response | ErrorResponse],
-    order_id: str,
-    body: AmendOrderV2Request,
-) -> AmendOrderV2Response:
-    if isinstance(response.parsed, AmendOrderV2Response):
-        return response.parsed
+@attrs.frozen
+class AppliedResponse:
+    """An applied amend: the parsed result, and the body exactly as the exchange sent it."""
+
+    status_code: int
+    content: bytes
+    headers: Mapping[str, str]
+    parsed: AmendOrderV2Response
+
+
+def _applied(
+    response: Response[AmendOrderV2Response | ErrorResponse], order_id: str, body: AmendOrderV2Request
+) -> AppliedResponse:
+    parsed = response.parsed
+    if isinstance(parsed, AmendOrderV2Response):
+        return AppliedResponse(int(response.status_code), response.content, response.headers, parsed)
     raise _with_order(outcome_for_status(int(response.status_code), response.content), order_id, body)
 
 

@@ -1,0 +1,1 @@
+"""The ``kalshi-amend`` command: amend one resting order from the shell."""
