@@ -25,8 +25,9 @@ $(DEPS): requirements-dev.txt
 	touch $@
 
 # The project itself, editable, for the kalshi-amend command and imports from anywhere.
+# PYTHONWARNINGS silences setuptools' editable-install banner, which is noise here.
 $(STAMP): $(DEPS) pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 generate: $(DEPS)
@@ -58,10 +59,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: check-generated lint typecheck pytest
+# The demo is part of the test: it must keep working on a fresh clone.
+test: check-generated lint typecheck pytest demo
 
 demo: $(STAMP)
-	$(BIN)/python -m local_exchange.demo
+	$(BIN)/python -m kalshi_amend.demo
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
