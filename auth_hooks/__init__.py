@@ -18,10 +18,19 @@ from .errors import (
     error_code_and_message,
 )
 from .keys import InsecureKeyFileWarning, SigningKey, load_private_key
-from .outcomes import amend_order, amend_order_async
+from .outcomes import (
+    AppliedResponse,
+    amend_order,
+    amend_order_async,
+    amend_order_detailed,
+    amend_order_detailed_async,
+)
+from .ratelimit import AMEND_TOKEN_COST, RetryOn429, WriteTokenBucket
 
 __all__ = [
+    "AMEND_TOKEN_COST",
     "ENVIRONMENTS",
+    "AppliedResponse",
     "InsecureKeyFileWarning",
     "KalshiAuth",
     "KalshiClient",
@@ -32,10 +41,14 @@ __all__ = [
     "RateLimited",
     "Rejected",
     "RequestOutcome",
+    "RetryOn429",
     "ServerClock",
     "SigningKey",
+    "WriteTokenBucket",
     "amend_order",
     "amend_order_async",
+    "amend_order_detailed",
+    "amend_order_detailed_async",
     "error_code_and_message",
     "load_private_key",
     "make_client",

@@ -4,22 +4,35 @@
 ``amend_order_v2`` call: they return the parsed ``AmendOrderV2Response`` on 200 and
 raise :class:`~auth_hooks.errors.NotSent`, :class:`~auth_hooks.errors.Rejected`
 (:class:`~auth_hooks.errors.RateLimited` for 429) or
-:class:`~auth_hooks.errors.OutcomeUnknown` otherwise. Nothing that may have reached
-the exchange is ever sent again by this module; only a connection that was never
-made is retried (by the transport, a bounded number of times).
+:class:`~auth_hooks.errors.OutcomeUnknown` otherwise; whatever goes wrong once the
+request may have left (an exception nobody foresaw included) is ``OutcomeUnknown``,
+with the original exception as ``__cause__``. Only :class:`KalshiConfigError` (bad
+arguments, found before sending) and ``BaseException``\\ s such as ``CancelledError``
+pass through unclassified.
+
+Nothing that may have reached the exchange is ever sent again by this module: only a
+connection that was never made is retried (by the transport, a bounded number of
+times), and a ``429`` only when the caller opts in with ``rate_limit_retry``
+(a rejected amend was not applied). ``write_bucket`` paces amends so the exchange's
+bucket is not emptied in the first place (see :mod:`auth_hooks.ratelimit`).
 
 :func:`check_response` runs as an httpx response hook in every client
 :func:`~auth_hooks.make_client` builds, so that calling the generated functions
 directly cannot crash on what the generated parser does not expect (a status outside
-the IANA list such as Cloudflare's 520, an HTML page, truncated JSON, a 200 without
-its required fields): such responses raise the outcome class instead.
+the IANA list such as Cloudflare's 520, an HTML page, truncated or absurdly nested
+JSON, a 200 without its required fields or with fields of the wrong JSON type): such
+responses raise the outcome class instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any, NoReturn
 
 import attrs
 import httpx
@@ -29,6 +42,7 @@ from kalshi_trade_api.models import AmendOrderV2Request, AmendOrderV2Response, E
 from kalshi_trade_api.types import UNSET, Response, Unset
 
 from .errors import (
+    KalshiConfigError,
     NotSent,
     OutcomeUnknown,
     RateLimited,
@@ -37,6 +51,9 @@ from .errors import (
     error_code_and_message,
     preview,
 )
+from .ratelimit import AMEND_TOKEN_COST, RetryOn429, WriteTokenBucket
+
+logger = logging.getLogger("auth_hooks")
 
 _IANA_STATUSES = frozenset(status.value for status in HTTPStatus)
 # The statuses whose body the generated code parses as JSON (openapi.yaml's responses;
@@ -48,6 +65,18 @@ _REQUIRED_200_FIELDS = tuple(
     for field in attrs.fields(AmendOrderV2Response)
     if field.default is attrs.NOTHING and field.init
 )
+# The JSON types of the 200 fields (openapi.yaml's AmendOrderV2Response; a test keeps
+# them in step). The generated model casts without checking: a 200 whose ts_ms is a
+# string would come back as a model that lies about its types.
+_200_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "order_id": (str,),
+    "ts_ms": (int,),
+    "client_order_id": (str,),
+    "remaining_count": (str, type(None)),
+    "fill_count": (str, type(None)),
+    "average_fill_price": (str, type(None)),
+    "average_fee_paid": (str, type(None)),
+}
 
 # Transport errors raised before any byte of the request could have left.
 _NEVER_SENT = (
@@ -61,9 +90,22 @@ _NEVER_SENT = (
 MAYBE_APPLIED = "the amend may have been applied; nothing was re-sent"
 
 
+@attrs.frozen
+class AppliedResponse:
+    """An applied amend: the parsed result, and the body exactly as the exchange sent it."""
+
+    status_code: int
+    content: bytes
+    headers: Mapping[str, str]
+    parsed: AmendOrderV2Response
+
+
 def outcome_for_status(status: int, body: bytes, *, reason: str | None = None) -> RequestOutcome:
     """The outcome class of an answer that is not a readable 200: 4xx rejected, else unknown."""
-    code, message = error_code_and_message(body)
+    try:
+        code, message = error_code_and_message(body)
+    except RecursionError:  # JSON nested too deep for the parser: not an error body we know
+        code, message = None, preview(body)
     text = reason or f"HTTP {status} {code or '-'}: {message or preview(body) or '(empty body)'}"
     if status == 429:
         return RateLimited(text, status=status, body=body, code=code, message=message)
@@ -82,13 +124,14 @@ def outcome_for_transport_error(exc: httpx.HTTPError) -> RequestOutcome:
 def _lost_after_connect(exc: httpx.HTTPError) -> bool:
     # httpx-aiohttp maps every aiohttp.ClientConnectionError, including a server that
     # drops the connection after reading the request, to httpx.ConnectTimeout. Only
-    # aiohttp's own connector errors really mean "never connected".
+    # aiohttp's own connector errors and its connect timeout (raised while waiting for
+    # a pooled or new connection, before the request is written) mean "never connected".
     cause = exc.__cause__
     if cause is None or not type(cause).__module__.startswith("aiohttp"):
         return False
     import aiohttp  # only reached when aiohttp raised, so it is installed
 
-    return not isinstance(cause, aiohttp.ClientConnectorError)
+    return not isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
 
 
 def check_response(response: httpx.Response) -> None:
@@ -103,7 +146,7 @@ def check_response(response: httpx.Response) -> None:
         return  # the generated code does not parse these; amend_order classifies them
     try:
         data = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise outcome_for_status(
@@ -112,13 +155,30 @@ def check_response(response: httpx.Response) -> None:
             reason=f"HTTP {status} with a body that is not a JSON object: {preview(response.content)}",
         )
     if status == 200:
-        missing = [name for name in _REQUIRED_200_FIELDS if name not in data]
-        if missing:
+        problem = _unreadable_200(data)
+        if problem:
             raise OutcomeUnknown(
-                f"HTTP 200 without {', '.join(missing)}: applied, but its result cannot be read; check the order",
+                f"HTTP 200 {problem}: applied, but its result cannot be read; check the order",
                 status=status,
                 body=response.content,
             )
+
+
+def _unreadable_200(data: dict[str, Any]) -> str | None:
+    missing = [name for name in _REQUIRED_200_FIELDS if name not in data]
+    if missing:
+        return f"without {', '.join(missing)}"
+    wrong = [
+        name
+        for name, types in _200_FIELD_TYPES.items()
+        if name in data and (not isinstance(data[name], types) or isinstance(data[name], bool))
+    ]
+    if wrong:
+        return "with " + ", ".join(f"{name} of JSON type {type(data[name]).__name__}" for name in wrong)
+    return None
+
+
+# -- the calls ----------------------------------------------------------------------
 
 
 def amend_order(
@@ -127,9 +187,24 @@ def amend_order(
     body: AmendOrderV2Request,
     *,
     subaccount: int | Unset = UNSET,
+    rate_limit_retry: RetryOn429 | None = None,
+    write_bucket: WriteTokenBucket | None = None,
 ) -> AmendOrderV2Response:
-    """Amends a resting order; returns the exchange's result or raises an outcome class."""
-    return amend_order_detailed(client, order_id, body, subaccount=subaccount).parsed
+    """Amends a resting order; returns the exchange's result or raises an outcome class.
+
+    ``write_bucket`` (opt-in) takes :data:`~auth_hooks.ratelimit.AMEND_TOKEN_COST`
+    tokens before each send, waiting for them if need be. ``rate_limit_retry``
+    (opt-in) re-sends after a 429, and only after a 429; by default a 429 raises
+    :class:`RateLimited` at once.
+    """
+    return amend_order_detailed(
+        client,
+        order_id,
+        body,
+        subaccount=subaccount,
+        rate_limit_retry=rate_limit_retry,
+        write_bucket=write_bucket,
+    ).parsed
 
 
 def amend_order_detailed(
@@ -138,13 +213,27 @@ def amend_order_detailed(
     body: AmendOrderV2Request,
     *,
     subaccount: int | Unset = UNSET,
+    rate_limit_retry: RetryOn429 | None = None,
+    write_bucket: WriteTokenBucket | None = None,
 ) -> AppliedResponse:
     """Like :func:`amend_order`, but returns the whole 200 response (raw ``content``, headers)."""
-    try:
-        response = amend_order_v2.sync_detailed(order_id, client=client, body=body, subaccount=subaccount)
-    except BaseException as exc:
-        raise _classified(exc, order_id, body) from exc
-    return _applied(response, order_id, body)
+    _check_arguments(order_id, body)
+    attempt = 1
+    while True:
+        if write_bucket is not None:
+            write_bucket.acquire(AMEND_TOKEN_COST)
+        try:
+            try:
+                response = amend_order_v2.sync_detailed(
+                    order_id, client=client, body=body, subaccount=subaccount
+                )
+            except BaseException as exc:
+                _raise_classified(exc, order_id, body)
+            return _applied(response, order_id, body)
+        except RateLimited as exc:
+            delay = _before_retry(exc, attempt, rate_limit_retry, write_bucket)
+        time.sleep(delay)
+        attempt += 1
 
 
 async def amend_order_async(
@@ -153,40 +242,109 @@ async def amend_order_async(
     body: AmendOrderV2Request,
     *,
     subaccount: int | Unset = UNSET,
+    rate_limit_retry: RetryOn429 | None = None,
+    write_bucket: WriteTokenBucket | None = None,
 ) -> AmendOrderV2Response:
     """The async twin of :func:`amend_order`, on the same client object."""
-    try:
-        response = await amend_order_v2.asyncio_detailed(
-            order_id, client=client, body=body, subaccount=subaccount
-        )
-    except BaseException as exc:
-        raise _classified(exc, order_id, body) from exc
-    return _applied(response, order_id, body).parsed
+    applied = await amend_order_detailed_async(
+        client,
+        order_id,
+        body,
+        subaccount=subaccount,
+        rate_limit_retry=rate_limit_retry,
+        write_bucket=write_bucket,
+    )
+    return applied.parsed
 
 
-def _classified(exc: BaseException, order_id: str, body: AmendOrderV2Request) -> BaseException:
+async def amend_order_detailed_async(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = UNSET,
+    rate_limit_retry: RetryOn429 | None = None,
+    write_bucket: WriteTokenBucket | None = None,
+) -> AppliedResponse:
+    """The async twin of :func:`amend_order_detailed`; waits with ``asyncio.sleep``."""
+    _check_arguments(order_id, body)
+    attempt = 1
+    while True:
+        if write_bucket is not None:
+            await write_bucket.acquire_async(AMEND_TOKEN_COST)
+        try:
+            try:
+                response = await amend_order_v2.asyncio_detailed(
+                    order_id, client=client, body=body, subaccount=subaccount
+                )
+            except BaseException as exc:
+                _raise_classified(exc, order_id, body)
+            return _applied(response, order_id, body)
+        except RateLimited as exc:
+            delay = _before_retry(exc, attempt, rate_limit_retry, write_bucket)
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+# -- pieces shared by both -----------------------------------------------------------
+
+
+def _check_arguments(order_id: str, body: AmendOrderV2Request) -> None:
+    if not isinstance(body, AmendOrderV2Request):
+        raise KalshiConfigError(f"body must be an AmendOrderV2Request, not {type(body).__name__}")
+    # The generated code percent-encodes the id as one path segment, but "." and ".."
+    # survive that and httpx would resolve them: the amend would go to another path.
+    if not isinstance(order_id, str) or order_id in ("", ".", ".."):
+        raise KalshiConfigError(f"order_id must be the exchange's order id, got {order_id!r}")
+
+
+def _before_retry(
+    exc: RateLimited, attempt: int, retry: RetryOn429 | None, bucket: WriteTokenBucket | None
+) -> float:
+    """After a 429: the wait before the next attempt, or re-raises when there is none."""
+    if bucket is not None:
+        bucket.drain()
+    if retry is None:
+        raise exc
+    if attempt >= retry.max_attempts:
+        if attempt > 1:
+            exc.reason = f"{exc.reason} (after {attempt} attempts)"
+        raise exc
+    delay = retry.delay_s(attempt)
+    logger.info(
+        "429 on amend of order %s (not applied); attempt %d of %d in %.3f s",
+        exc.order_id,
+        attempt + 1,
+        retry.max_attempts,
+        delay,
+    )
+    return delay
+
+
+def _raise_classified(exc: BaseException, order_id: str, body: AmendOrderV2Request) -> NoReturn:
+    """Raises ``exc`` as its outcome class (with the order's ids), or as it is."""
+    outcome = _classified(exc)
+    if outcome is None:
+        raise exc
+    _with_order(outcome, order_id, body)
+    if outcome is exc:
+        raise outcome
+    raise outcome from exc
+
+
+def _classified(exc: BaseException) -> RequestOutcome | None:
     if isinstance(exc, RequestOutcome):
-        outcome = exc
-    elif isinstance(exc, httpx.HTTPError):
-        outcome = outcome_for_transport_error(exc)
-    elif isinstance(exc, KeyError | TypeError | ValueError | AttributeError):
-        # The generated model could not read an answer check_response let through.
-        outcome = OutcomeUnknown(
-            f"the exchange's answer could not be read ({type(exc).__name__}); check the order"
-        )
-    else:
-        return exc  # KeyboardInterrupt, CancelledError, ...: not ours to classify
-    return _with_order(outcome, order_id, body)
-
-
-@attrs.frozen
-class AppliedResponse:
-    """An applied amend: the parsed result, and the body exactly as the exchange sent it."""
-
-    status_code: int
-    content: bytes
-    headers: Mapping[str, str]
-    parsed: AmendOrderV2Response
+        return exc
+    if isinstance(exc, httpx.HTTPError):
+        return outcome_for_transport_error(exc)
+    if isinstance(exc, KalshiConfigError) or not isinstance(exc, Exception):
+        return None  # found before sending; or KeyboardInterrupt, CancelledError: not ours
+    # Anything else (the generated model choking on an answer check_response let
+    # through, a transport raising its own exception type) may have happened after the
+    # request left: the conservative answer is "unknown", never "not sent".
+    return OutcomeUnknown(
+        f"unexpected {type(exc).__name__} while amending: {preview(str(exc))} ({MAYBE_APPLIED})"
+    )
 
 
 def _applied(
