@@ -41,7 +41,7 @@ check-generated: $(DEPS)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GENERATOR) --output-path "$$tmp/kalshi_trade_api" >/dev/null && \
 	touch "$$tmp/kalshi_trade_api/py.typed" && \
-	diff -r "$$tmp/kalshi_trade_api" generated/kalshi_trade_api \
+	diff -r --exclude=__pycache__ "$$tmp/kalshi_trade_api" generated/kalshi_trade_api \
 		|| { echo "generated/ differs from openapi.yaml: run 'make generate' and commit" >&2; exit 1; }
 	@echo "generated/ matches a fresh generation"
 
