@@ -275,12 +275,18 @@ class _Outermost:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        status = 500
+        recorded = False
+
+        def record(status: int) -> None:
+            nonlocal recorded
+            recorded = True
+            self._exchange.record_request(_record(scope, status, self._exchange.now_ms()))
 
         async def send_with_date(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                # Recorded before the client can see the response: a test that got an
+                # answer can rely on the request being counted.
+                record(message["status"])
                 date = formatdate(self._exchange.now(), usegmt=True).encode("ascii")
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
                 message = {**message, "headers": [*headers, (b"date", date)]}
@@ -293,7 +299,8 @@ class _Outermost:
             logger.exception("unhandled error in the local exchange")
             self._exchange.record_server_error(f"unhandled {type(error).__name__}: {error}")
         finally:
-            self._exchange.record_request(_record(scope, status, self._exchange.now_ms()))
+            if not recorded:  # no response at all (the client went away)
+                record(500)
 
 
 def _record(scope: Scope, status: int, ts_ms: int) -> RequestRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import socket
@@ -81,15 +82,32 @@ def make_server(
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling other threads when it accepts connections."""
+    """uvicorn's server, telling other threads when it accepts connections, and stopping
+    at once when asked (uvicorn itself looks at `should_exit` only every 0.1 s)."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self.ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
+        self._loop = asyncio.get_running_loop()
         self.ready.set()
+
+    async def main_loop(self) -> None:
+        # Still polls: signal handlers (Ctrl-C in the foreground) only set should_exit.
+        while not self.should_exit:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=0.1)
+
+    def stop(self) -> None:
+        """Thread-safe: asks the server to shut down now."""
+        self.should_exit = True
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                self._loop.call_soon_threadsafe(self._wake.set)
 
 
 @contextlib.contextmanager
@@ -117,7 +135,7 @@ def serve(
                 raise RuntimeError("the local exchange failed to start (see the log)")
         yield RunningServer(exchange, host, actual_port)
     finally:
-        server.should_exit = True
+        server.stop()
         thread.join(SHUTDOWN_TIMEOUT_S)
         sock.close()
         if thread.is_alive():
