@@ -1,0 +1,59 @@
+"""One amend through make_client + amend_order(_async), in each of the three ways a bot sends it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from kalshi_trade_api.models import AmendOrderV2Request, AmendOrderV2Response, BookSide
+
+from auth_hooks import KalshiAuth, amend_order, amend_order_async, make_client
+
+# "sync": httpx.Client; "aiohttp": the default async transport (httpx-aiohttp);
+# "httpx-async": httpx's own async pool (async_transport=httpx.AsyncHTTPTransport()).
+MODES = ("sync", "aiohttp", "httpx-async")
+
+
+def body(**changes: Any) -> AmendOrderV2Request:
+    fields: dict[str, Any] = {
+        "ticker": "HIGHNY-24JAN01-T60",
+        "side": BookSide.BID,
+        "price": "0.5600",
+        "count": "10.00",
+        "updated_client_order_id": "2a0e3fc9-b593-4aa3-96e5-82f7f7566c2a",
+    }
+    fields.update(changes)
+    return AmendOrderV2Request(**fields)
+
+
+def amend(
+    mode: str,
+    auth: KalshiAuth,
+    base_url: str,
+    *,
+    times: int = 1,
+    order_id: str = "ord-1",
+    connect_retries: int = 2,
+    **kwargs: Any,
+) -> list[AmendOrderV2Response]:
+    """``times`` amends one after the other on ONE client (so its pool is reused).
+
+    The first exception raised ends the run and propagates; ``kwargs`` go to make_client.
+    """
+    if mode == "sync":
+        with make_client(auth, base_url=base_url, connect_retries=connect_retries, **kwargs) as client:
+            return [amend_order(client, order_id, body()) for _ in range(times)]
+    if mode not in MODES:
+        raise ValueError(mode)
+    if mode == "httpx-async":
+        kwargs["async_transport"] = httpx.AsyncHTTPTransport(retries=connect_retries)
+
+    async def run() -> list[AmendOrderV2Response]:
+        client = make_client(auth, base_url=base_url, connect_retries=connect_retries, **kwargs)
+        try:
+            return [await amend_order_async(client, order_id, body()) for _ in range(times)]
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
