@@ -98,6 +98,7 @@ class AmendApi:
         path: str | None = None,
         signed_path: str | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """`path` overrides the raw path sent, `signed_path` the path signed."""
         sent_path = path if path is not None else amend_path(order_id)
@@ -108,7 +109,10 @@ class AmendApi:
         all_headers |= headers or {}
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
         return self.client.post(
-            self.server.root_url + sent_path + query, content=content, headers=all_headers
+            self.server.root_url + sent_path + query,
+            content=content,
+            headers=all_headers,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
 
 
