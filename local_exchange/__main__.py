@@ -7,6 +7,7 @@ Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -44,8 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
     print(f"http://{shown_host}:{port}{API_PREFIX}", flush=True)
-    # In the main thread uvicorn handles SIGINT/SIGTERM itself and shuts down cleanly.
-    make_server(exchange, access_log=args.access_log).run(sockets=[sock])
+    # In the main thread uvicorn handles SIGINT/SIGTERM itself: it shuts down cleanly,
+    # then re-raises the signal, which for Ctrl-C arrives here as KeyboardInterrupt.
+    with contextlib.suppress(KeyboardInterrupt):
+        make_server(exchange, access_log=args.access_log).run(sockets=[sock])
     return 0
 
 

@@ -92,11 +92,10 @@ def apply_seed(
             raise SeedError(f"{source}: {section} must be a list")
         for index, item in enumerate(items):
             where = f"{source}: {section}[{index}]"
+            fields_ok = _mapping(item, where, fields)
             try:
-                load(_mapping(item, where, fields))
-            except SeedError:
-                raise
-            except (ValueError, TypeError, KeyError) as error:
+                load(fields_ok)
+            except (ValueError, TypeError, KeyError) as error:  # SeedError is a ValueError
                 raise SeedError(f"{where}: {error}") from error
 
     target = exchange
