@@ -26,8 +26,8 @@ from typing import Any
 
 from bench import report, startup
 from bench.common import REPO, WORK_DIR, Context
+from bench.envs import ensure_peers_venv, ensure_user_venv
 from bench.keys import write_keys
-from bench.peers_env import ensure_peers_venv
 from bench.proc import run_child
 from bench.variants import VARIANTS, Variant
 
@@ -128,9 +128,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
     )
-    parser.add_argument("--seconds", type=float, default=0.8, help="timed seconds per variant per round")
+    parser.add_argument("--seconds", type=float, default=0.6, help="timed seconds per variant per round")
     parser.add_argument("--warmup", type=float, default=0.15, help="warm-up seconds per process")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of every variant, pooled")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every variant, pooled")
     parser.add_argument("--min-ops", type=int, default=None, help="minimum timed ops per process")
     parser.add_argument("--startup-runs", type=int, default=5, help="fresh processes per start-up probe")
     parser.add_argument("--no-peers", action="store_true", help="skip the PyPI peers (no install)")
@@ -140,65 +140,85 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def prepare_envs(needed: set[str], no_peers: bool) -> tuple[dict[str, Path], dict[str, str]]:
+    """The python of each needed environment, and why an environment or a peer is missing."""
+    pythons = {"main": Path(sys.executable)}
+    why_not: dict[str, str] = {}
+    if "peers" in needed:
+        if no_peers:
+            why_not["peers"] = "skipped (--no-peers)"
+        else:
+            python, missing = ensure_peers_venv(log)
+            why_not.update(missing)  # by peer: the other peer may still run
+            if python is None:
+                why_not["peers"] = "; ".join(sorted(set(missing.values())))
+            else:
+                pythons["peers"] = python
+    if "user" in needed:
+        python, problem = ensure_user_venv(log)
+        if python is None:
+            why_not["user"] = problem
+        else:
+            pythons["user"] = python
+    return pythons, why_not
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.monotonic()
+    load_before = os.getloadavg()[0]
     patterns = args.only.split(",")
 
     def wanted(name: str) -> bool:
         return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
+    variants = [variant for variant in VARIANTS if wanted(variant.name)]
+    probes = [probe for probe in startup.PROBES if wanted(probe.name)]
     WORK_DIR.mkdir(exist_ok=True)
-    pythons: dict[str, Path | None] = {"main": Path(sys.executable), "peers": None}
-    missing: dict[str, str] = {}
-    if args.no_peers:
-        missing = {"peers": "skipped (--no-peers)"}
-    else:
-        pythons["peers"], missing = ensure_peers_venv(log)
+    pythons, why_not = prepare_envs({v.env for v in variants} | {p.env for p in probes}, args.no_peers)
 
     results: dict[str, dict[str, Any]] = {}
-    probes: list[startup.ProbeResult] = []
+    probed: list[startup.ProbeResult] = []
     with tempfile.TemporaryDirectory(prefix="kalshi-bench-keys-") as tmp:
         keys_dir = Path(tmp)
         write_keys(keys_dir)
         server, port = start_server(keys_dir)
         try:
             for round_number in range(1, args.rounds + 1):
-                for variant in VARIANTS:
-                    if not wanted(variant.name):
-                        continue
-                    python = pythons[variant.env]
+                for variant in variants:
+                    python = pythons.get(variant.env)
                     if python is None:
-                        reason = "; ".join(sorted(set(missing.values()))) or "no peers' virtualenv"
-                        results[variant.name] = {"variant": variant.name, "unavailable": reason}
+                        results[variant.name] = {"unavailable": why_not[variant.env]}
                         continue
                     log(f"round {round_number}/{args.rounds}: {variant.name}")
                     merge(
                         results.setdefault(variant.name, {}),
                         run_variant(variant, python, port, keys_dir, args),
                     )
-            ctx = Context(port, keys_dir, "rsa")
-            for probe in startup.PROBES:
-                if not wanted(probe.name):
-                    continue
-                python = pythons[probe.env]
+            for probe in probes:
+                python = pythons.get(probe.env)
                 if python is None:
-                    probes.append(startup.ProbeResult(probe.name, problem="no peers' virtualenv"))
+                    probed.append(startup.ProbeResult(probe.name, problem=why_not[probe.env]))
                     continue
                 log(f"start-up probe: {probe.name} x{args.startup_runs}")
-                probes.append(startup.measure(probe, python, ctx, args.startup_runs))
+                probed.append(
+                    startup.measure(probe, python, Context(port, keys_dir, "rsa"), args.startup_runs)
+                )
             stats = server_stats(port)
         finally:
             assert server.stdin is not None
             server.stdin.close()
             server.wait(timeout=10)
 
-    for name, reason in missing.items():
-        for variant in VARIANTS:
-            row = results.get(variant.name, {})
-            if variant.needs == name and "samples_ns" not in row:
-                row["unavailable"] = reason
+    for variant in variants:
+        row = results[variant.name]
+        if variant.needs in why_not and "samples_ns" not in row:
+            row["unavailable"] = why_not[variant.needs]  # pip's reason beats "No module named"
     meta = machine_facts()
+    load_after = os.getloadavg()[0]
+    meta["load average (1 min), start / end"] = f"{load_before:.2f} / {load_after:.2f}" + (
+        " (other processes were busy: expect noise)" if load_before > 0.7 else ""
+    )
     meta["server"] = (
         f"{stats['requests']} requests on {stats['connections']} connections, "
         f"{stats['verified']} signatures verified, {stats['rejected']} rejected"
@@ -206,10 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     meta["bench time"] = f"{time.monotonic() - began:.0f} s"
     method = METHOD.format(rounds=args.rounds, warmup=args.warmup, seconds=args.seconds)
-    text, checked = report.render(results, probes, meta, method)
+    text, checked = report.render(results, probed, meta, method)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    args.out.write_text(text + "\n")
     log(f"wrote {args.out}")
     failed = [target for target in checked if target.verdict == "FAIL"]
     return 1 if args.strict and failed else 0

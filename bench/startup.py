@@ -23,18 +23,17 @@ PROBES_DIR = Path(__file__).resolve().parent / "probes"
 @dataclass(frozen=True)
 class Probe:
     name: str
-    env: str  # "main" (.venv) or "peers" (.bench/peers-venv)
+    env: str  # "main" (.venv), "user" (.bench/user-venv) or "peers" (.bench/peers-venv)
     modules: tuple[str, ...]  # what a user's script imports to send an amend
     script: str  # start-to-first-amend script in bench/probes
 
 
+OUR_MODULES = ("auth_hooks", "kalshi_trade_api.api.orders.amend_order_v2", "kalshi_trade_api.models")
+
 PROBES: tuple[Probe, ...] = (
-    Probe(
-        "ours",
-        "main",
-        ("auth_hooks", "kalshi_trade_api.api.orders.amend_order_v2", "kalshi_trade_api.models"),
-        "first_amend_ours.py",
-    ),
+    # The targets use "ours": a user's environment (bench/envs.py says why not the .venv).
+    Probe("ours", "user", OUR_MODULES, "first_amend_ours.py"),
+    Probe("ours-dev-venv", "main", OUR_MODULES, "first_amend_ours.py"),
     Probe("official-sdk", "peers", ("kalshi_python_sync",), "first_amend_official.py"),
     Probe(
         "kalshi-py",

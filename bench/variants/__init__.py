@@ -41,6 +41,21 @@ VARIANTS: tuple[Variant, ...] = (
         "bench.variants.floors:post",
         key="ed25519",
     ),
+    # Yardsticks below httpx (not in any target): what the same signed POST costs on the
+    # standard library's http.client, and on aiohttp with 32 in flight.
+    Variant(
+        "floor-stdlib-ed25519",
+        "yardstick: same POST on http.client",
+        "bench.variants.floors:post_stdlib",
+        key="ed25519",
+    ),
+    Variant(
+        "floor-aiohttp32-ed25519",
+        "yardstick: same POST on aiohttp, 32 in flight",
+        "bench.variants.floors:post_aiohttp",
+        key="ed25519",
+        in_flight=32,
+    ),
     Variant("ours-sync-rsa", "ours: make_client + sync_detailed", "bench.variants.ours:sync_amend"),
     Variant(
         "ours-sync-ed25519",

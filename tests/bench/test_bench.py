@@ -82,7 +82,7 @@ def test_targets_compare_the_right_rows() -> None:
 
 def test_harness_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "latest.md"
-    only = "sign-rsa,floor-httpx-ed25519,ours-sync-rsa,ours-presign-ed25519,ours-async32-rsa,ours"
+    only = "sign-rsa,floor-httpx-ed25519,ours-sync-rsa,ours-presign-ed25519,ours-async32-rsa,ours-dev-venv"
     argv = [sys.executable, "-m", "bench", "--no-peers", "--rounds", "1", "--seconds", "0.02"]
     argv += ["--warmup", "0.01", "--min-ops", "3", "--startup-runs", "1", "--only", only]
     done = subprocess.run(
@@ -95,5 +95,5 @@ def test_harness_runs_end_to_end(tmp_path: Path) -> None:
     for name in only.split(",")[:-1]:
         row = next(line for line in report.splitlines() if line.startswith(f"| {name} "))
         assert "n/a" not in row.split("|")[3], row  # it has a median
-    assert "| ours " in report  # the start-up probe ran
+    assert "| ours-dev-venv " in report  # the start-up probe ran
     assert "## Targets" in report
