@@ -1,7 +1,7 @@
 """The bench's exchange stand-in: a minimal keep-alive HTTP/1.1 server on 127.0.0.1.
 
-It answers every POST at once with a canned 200 amend response, so the bench measures the
-clients and not a matching engine. It runs in its own process (`python -m bench.server`) so
+It answers every POST at once with a canned 200 amend response (with the Date header real
+servers send), so the bench measures the clients and not a matching engine. It runs in its own process (`python -m bench.server`) so
 it does not share the client's GIL, and it costs a few microseconds per request: headers are
 only searched, not parsed, except when a signature is checked.
 
@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import time
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,24 @@ NOT_POST = _http("405 Method Not Allowed", b'{"msg":"only POST"}')
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
 
+class DateLine:
+    """The Date header real servers send (Kalshi's included), re-formatted once a second.
+
+    It matters to the clients: ours learns the exchange's clock offset from it.
+    """
+
+    def __init__(self) -> None:
+        self.second = 0
+        self.line = b""
+
+    def add(self, response: bytes) -> bytes:
+        now = int(time.time())
+        if now != self.second:
+            self.second, self.line = now, f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
+        cut = response.index(b"\r\n") + 2  # after the status line
+        return response[:cut] + self.line + response[cut:]
+
+
 class Stats:
     def __init__(self) -> None:
         self.requests = 0
@@ -102,6 +121,7 @@ class Connection(asyncio.Protocol):
         self.stats = stats
         self.buf = b""
         self.until_check = 0  # 0: check the next request's signature
+        self.date = DateLine()
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -126,7 +146,7 @@ class Connection(asyncio.Protocol):
             total = end + 4 + length
             if len(buf) < total:
                 break
-            out.append(self.answer(head, lower))
+            out.append(self.date.add(self.answer(head, lower)))
             buf = buf[total:]
         self.buf = buf
         if out and self.transport is not None:
