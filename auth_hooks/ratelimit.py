@@ -37,8 +37,16 @@ class WriteTokenBucket:
 
     Each caller reserves its tokens at once under a lock and then sleeps for exactly as
     long as the bucket needs to refill them (the bucket may go into debt), so waiting
-    callers are served in arrival order and nobody polls. ``clock`` is a monotonic
-    clock in seconds, and ``sleep`` the sync sleep; both are injectable for tests.
+    callers are served in arrival order and nobody polls.
+
+    The exchange charges a request when it ARRIVES, this bucket when it leaves. When a
+    request arrives late (a new connection's TLS handshake, network jitter) while the
+    exchange's bucket is full, the exchange misses refill that this bucket counted: at
+    most that request's own tokens. So ``margin`` tokens are kept back from the burst
+    (by default one amend's worth: 19 amends of the Basic tier's 20), which covers one
+    late amend at any delay; the sustained rate is unchanged. If a 429 must never
+    surface, combine with :class:`RetryOn429`. ``clock`` (monotonic seconds) and
+    ``sleep`` are injectable for tests.
     """
 
     def __init__(
@@ -46,17 +54,22 @@ class WriteTokenBucket:
         refill_per_s: float = TIER_WRITE_TOKENS_PER_S["basic"],
         capacity: float = TIER_WRITE_TOKENS_PER_S["basic"] * BUCKET_SECONDS,
         *,
+        margin: float = AMEND_TOKEN_COST,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not refill_per_s > 0 or not capacity > 0:
             raise ValueError("refill_per_s and capacity must be positive")
+        if not 0 <= margin < capacity:
+            raise ValueError("margin must be 0 or more and less than the capacity")
         self.refill_per_s = float(refill_per_s)
         self.capacity = float(capacity)
+        # What this bucket lets out in one burst: the capacity less the margin.
+        self.burst = self.capacity - margin
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._tokens = self.capacity
+        self._tokens = self.burst
         self._updated = clock()
 
     @classmethod
@@ -64,10 +77,11 @@ class WriteTokenBucket:
         cls,
         tier: str,
         *,
+        margin: float = AMEND_TOKEN_COST,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> WriteTokenBucket:
-        """The write bucket of a Kalshi access tier (``"basic"``), full."""
+        """The write bucket of a Kalshi access tier (``"basic"``), full (less the margin)."""
         try:
             rate = TIER_WRITE_TOKENS_PER_S[tier.lower()]
         except KeyError:
@@ -75,7 +89,7 @@ class WriteTokenBucket:
             raise ValueError(
                 f"unknown tier {tier!r} (known: {known}); pass refill_per_s and capacity instead"
             ) from None
-        return cls(rate, rate * BUCKET_SECONDS, clock=clock, sleep=sleep)
+        return cls(rate, rate * BUCKET_SECONDS, margin=margin, clock=clock, sleep=sleep)
 
     @property
     def available(self) -> float:
@@ -117,7 +131,10 @@ class WriteTokenBucket:
             self._tokens = min(self._refill(), 0.0)
 
     def __repr__(self) -> str:
-        return f"WriteTokenBucket(refill_per_s={self.refill_per_s:g}, capacity={self.capacity:g})"
+        return (
+            f"WriteTokenBucket(refill_per_s={self.refill_per_s:g}, capacity={self.capacity:g}, "
+            f"burst={self.burst:g})"
+        )
 
     def _reserve(self, cost: float) -> float:
         self._check_cost(cost)
@@ -128,19 +145,19 @@ class WriteTokenBucket:
 
     def _give_back(self, cost: float) -> None:
         with self._lock:
-            self._tokens = min(self.capacity, self._refill() + cost)
+            self._tokens = min(self.burst, self._refill() + cost)
 
     def _refill(self) -> float:
         # Called with the lock held. max(): a clock that steps back must not drain the bucket.
         now = self._clock()
         elapsed = max(0.0, now - self._updated)
         self._updated = max(self._updated, now)
-        self._tokens = min(self.capacity, self._tokens + elapsed * self.refill_per_s)
+        self._tokens = min(self.burst, self._tokens + elapsed * self.refill_per_s)
         return self._tokens
 
     def _check_cost(self, cost: float) -> None:
-        if not 0 < cost <= self.capacity:
-            raise ValueError(f"cost must be in (0, capacity={self.capacity:g}], got {cost}")
+        if not 0 < cost <= self.burst:
+            raise ValueError(f"cost must be in (0, burst={self.burst:g}], got {cost}")
 
 
 @dataclass(frozen=True)

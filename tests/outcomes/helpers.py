@@ -35,15 +35,18 @@ def amend(
     times: int = 1,
     order_id: str = "ord-1",
     connect_retries: int = 2,
+    call: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> list[AmendOrderV2Response]:
     """``times`` amends one after the other on ONE client (so its pool is reused).
 
-    The first exception raised ends the run and propagates; ``kwargs`` go to make_client.
+    The first exception raised ends the run and propagates; ``call`` goes to
+    amend_order(_async) (rate_limit_retry=..., write_bucket=...), ``kwargs`` to make_client.
     """
+    call = call or {}
     if mode == "sync":
         with make_client(auth, base_url=base_url, connect_retries=connect_retries, **kwargs) as client:
-            return [amend_order(client, order_id, body()) for _ in range(times)]
+            return [amend_order(client, order_id, body(), **call) for _ in range(times)]
     if mode not in MODES:
         raise ValueError(mode)
     if mode == "httpx-async":
@@ -52,7 +55,7 @@ def amend(
     async def run() -> list[AmendOrderV2Response]:
         client = make_client(auth, base_url=base_url, connect_retries=connect_retries, **kwargs)
         try:
-            return [await amend_order_async(client, order_id, body()) for _ in range(times)]
+            return [await amend_order_async(client, order_id, body(), **call) for _ in range(times)]
         finally:
             await client.aclose()
 
