@@ -144,6 +144,12 @@ class _AmendEndpoint:
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both are
             return 400, flat_error("bad_request", f"invalid JSON body: {error}")
 
+        not_integer = _integer_fields_with_a_point(payload)
+        if not_integer:
+            # JSON Schema counts 1.0 as an integer, Kalshi's Go decoder does not: it fails
+            # to decode the body, which Kalshi reports in the flat shape.
+            return 400, flat_error("bad_request", f"{not_integer} must be a JSON integer, without a point")
+
         problem = self._validator.check_request(spec_request)
         if problem is not None:
             if problem.kind is ProblemKind.QUERY:
@@ -186,6 +192,18 @@ class _AmendEndpoint:
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
+
+
+INTEGER_FIELDS = ("exchange_index", "expiration_time")
+
+
+def _integer_fields_with_a_point(payload: object) -> str | None:
+    """The first integer field sent as a number with a point or exponent (parsed as Decimal)."""
+    if isinstance(payload, dict):
+        for name in INTEGER_FIELDS:
+            if isinstance(payload.get(name), Decimal):
+                return name
+    return None
 
 
 def _amend_request(payload: dict[str, Any]) -> AmendRequest:

@@ -11,6 +11,7 @@ import copy
 import threading
 import time
 import uuid
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +35,7 @@ from .ratelimit import TokenBucket
 Clock = Callable[[], float]
 
 MAX_SUBACCOUNT = 63
+RECORD_LIMIT = 100_000
 INJECTABLE_STATUSES = frozenset({500, 503})
 
 
@@ -109,8 +111,10 @@ class Exchange:
         self._orders: dict[str, Order] = {}
         self._fills: list[Fill] = []
         self._faults: list[Fault] = []
-        self._requests: list[RequestRecord] = []
-        self._signatures: dict[str, set[str]] = {}
+        # Bounded, so a long `python -m local_exchange` session does not grow forever.
+        self._requests: deque[RequestRecord] = deque(maxlen=RECORD_LIMIT)
+        self._post_counts: Counter[str] = Counter()
+        self._signatures: dict[str, dict[str, None]] = {}  # insertion-ordered sets
         self._server_errors: list[str] = []
 
     # -- clock -------------------------------------------------------------------------
@@ -191,7 +195,9 @@ class Exchange:
             if new_id in self._orders:
                 raise ValueError(f"order id {new_id} already exists")
             if client_order_id is not None:
-                self._claim_client_order_id(owner, client_order_id)
+                self._check_client_order_id_free(owner, client_order_id)
+            if expiration_time and expiration_time <= self.now():
+                raise InvalidParameters(f"expiration_time {expiration_time} is not in the future")
             now_ms = self.now_ms()
             market.expire(self.now())
             order = Order(
@@ -220,6 +226,8 @@ class Exchange:
     def cancel_order(self, order_id: str) -> None:
         with self._lock:
             order = self._orders.get(order_id)
+            if order is not None:
+                self._markets[order.ticker].expire(self.now())
             if order is None or order.status is not OrderStatus.RESTING:
                 raise NotFound(f"order {order_id} is not resting")
             self._markets[order.ticker].close(order, OrderStatus.CANCELED)
@@ -314,10 +322,15 @@ class Exchange:
     def record_request(self, record: RequestRecord) -> None:
         with self._lock:
             self._requests.append(record)
+            if record.method == "POST":
+                self._post_counts[record.path] += 1
 
     def record_signature(self, key_id: str, signature: str) -> None:
         with self._lock:
-            self._signatures.setdefault(key_id, set()).add(signature)
+            seen = self._signatures.setdefault(key_id, {})
+            seen[signature] = None
+            if len(seen) > RECORD_LIMIT:
+                del seen[next(iter(seen))]
 
     def record_server_error(self, description: str) -> None:
         """A bug in the exchange (e.g. a response the spec does not allow)."""
@@ -341,16 +354,18 @@ class Exchange:
 
     @property
     def requests(self) -> list[RequestRecord]:
+        """The most recent requests (up to RECORD_LIMIT), oldest first."""
         with self._lock:
             return list(self._requests)
 
     def post_count(self, path: str | None = None) -> int:
-        """POSTs received (any outcome), to the raw `path` if given, e.g.
+        """POSTs received (any outcome, never forgotten), to the raw `path` if given, e.g.
         "/trade-api/v2/portfolio/events/orders/ID/amend"."""
-        return sum(1 for r in self.requests if r.method == "POST" and path in (None, r.path))
+        with self._lock:
+            return self._post_counts[path] if path is not None else self._post_counts.total()
 
     def signatures_seen(self, key_id: str) -> frozenset[str]:
-        """Signatures of this key that authenticated successfully."""
+        """Signatures of this key that authenticated (the most recent RECORD_LIMIT)."""
         with self._lock:
             return frozenset(self._signatures.get(key_id, ()))
 
@@ -376,9 +391,6 @@ class Exchange:
     def _check_client_order_id_free(self, account: _Account, client_order_id: str) -> None:
         if client_order_id in account.client_order_ids:
             raise OrderAlreadyExists(f"client order id {client_order_id} was already used")
-
-    def _claim_client_order_id(self, account: _Account, client_order_id: str) -> None:
-        self._check_client_order_id_free(account, client_order_id)
 
 
 def _new_id() -> str:

@@ -229,6 +229,11 @@ def test_expiry_rules(exchange: Exchange, clock: FakeClock) -> None:
     assert exchange.order(mine).status is OrderStatus.EXPIRED
 
 
+def test_orders_cannot_be_placed_already_expired(exchange: Exchange) -> None:
+    with pytest.raises(InvalidParameters, match="not in the future"):
+        exchange.place_order("alice", MARKET, "bid", "0.50", "1", expiration_time=int(T0))
+
+
 def test_expired_orders_do_not_trade(exchange: Exchange, clock: FakeClock) -> None:
     exchange.place_order("bob", MARKET, "ask", "0.50", "5", expiration_time=int(T0) + 5)
     live = exchange.place_order("carol", MARKET, "ask", "0.51", "5")

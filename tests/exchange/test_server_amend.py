@@ -98,6 +98,18 @@ def test_undecodable_json_gets_kalshis_flat_shape(
     assert payload["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("field", ["expiration_time", "exchange_index"])
+def test_an_integer_with_a_point_is_a_decode_error_like_kalshis_go_decoder(
+    api: AmendApi, order_id: str, alice_key: TestKey, field: str
+) -> None:
+    # JSON Schema would accept 0.0 as an integer; Kalshi cannot decode it into an int64.
+    raw = json.dumps(body()).removesuffix("}") + f', "{field}": {int(T0) + 60}.0}}'
+    response = api.amend(order_id, raw.encode(), key=alice_key)
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+    assert field in response.json()["message"]
+
+
 @pytest.mark.parametrize(
     ("request_body", "mentions"),
     [
