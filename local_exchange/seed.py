@@ -1,5 +1,7 @@
 """Seed files: markets, accounts and resting orders in YAML (or JSON, which YAML reads too).
 
+Every section is optional:
+
 exchange:                       # optional, keyword arguments of Exchange()
   timestamp_window_s: 10
 markets:
