@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -161,6 +160,8 @@ class KalshiAuth(httpx.Auth):
     async def _sign_now_async(self, method: str, path: str) -> tuple[int, str]:
         if not self._offload_async_signing:
             return self._sign_now(method, path)
+        import asyncio  # here, not at the top: sync-only bots start faster without it
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another async library (trio): sign inline
