@@ -14,7 +14,6 @@ import fnmatch
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import report, startup
-from bench.common import REPO, WORK_DIR, Context
+from bench import server as server_module
+from bench.common import WORK_DIR, Context
 from bench.envs import ensure_peers_venv, ensure_user_venv
 from bench.keys import write_keys
 from bench.proc import run_child
@@ -70,20 +70,6 @@ def machine_facts() -> dict[str, str]:
         "machine": f"{cpu}, {len(os.sched_getaffinity(0))} cores, Linux {platform.release()}",
         "python": f"{platform.python_implementation()} {platform.python_version()} ({versions})",
     }
-
-
-def start_server(keys_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.server", "--keys", str(keys_dir)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,  # closing it stops the server
-        stdout=subprocess.PIPE,
-    )
-    assert server.stdout is not None
-    port = server.stdout.readline().strip()
-    if not port:
-        raise RuntimeError("the bench server did not start")
-    return server, int(port)
 
 
 def server_stats(port: int) -> dict[str, Any]:
@@ -182,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kalshi-bench-keys-") as tmp:
         keys_dir = Path(tmp)
         write_keys(keys_dir)
-        server, port = start_server(keys_dir)
+        server, port = server_module.start(keys_dir)
         try:
             for round_number in range(1, args.rounds + 1):
                 for variant in variants:

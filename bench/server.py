@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from email.utils import formatdate
@@ -32,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from bench.common import COUNT, KEY_FILES, KEY_IDS, ORDER_ID, PRICE, TICKER
+from bench.common import COUNT, KEY_FILES, KEY_IDS, ORDER_ID, PRICE, REPO, TICKER
 
 SAMPLE_EVERY = 256
 MAX_CLOCK_SKEW_MS = 5_000  # Kalshi rejects timestamps some seconds off; stale pre-signing shows here
@@ -240,6 +241,21 @@ async def serve(keys_dir: Path, port: int) -> None:
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await stop
+
+
+def start(keys_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Spawn the server process; returns it and its port. Close its stdin to stop it."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.server", "--keys", str(keys_dir)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,  # closing it stops the server
+        stdout=subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    port = server.stdout.readline().strip()
+    if not port:
+        raise RuntimeError("the bench server did not start")
+    return server, int(port)
 
 
 def main() -> None:
