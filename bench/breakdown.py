@@ -1,6 +1,6 @@
 """Where one sync variant's time goes: cProfile self-time grouped by layer.
 
-    .venv/bin/python -m bench.profile ours-sync-ed25519 [--ops 3000] [--top 15]
+    .venv/bin/python -m bench.breakdown ours-sync-ed25519 [--ops 3000] [--top 15]
 
 Starts its own bench server, warms the variant up, profiles --ops amends and prints the
 share of each layer (httpx, httpcore + h11, auth_hooks, generated code, signing, socket
