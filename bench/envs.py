@@ -33,8 +33,10 @@ VENDORED = {"auth_hooks": REPO / "auth_hooks", "kalshi_trade_api": REPO / "gener
 Log = Callable[[str], None]
 
 
-def _tail(text: str, lines: int = 3) -> str:
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+def _tail(text: str, lines: int = 2, chars: int = 300) -> str:
+    """The end of a tool's complaint, short enough for a table's note."""
+    tail = " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+    return tail if len(tail) <= chars else "..." + tail[-chars:]
 
 
 def _python(venv: Path, log: Log) -> tuple[Path | None, str]:
