@@ -25,6 +25,9 @@ class Variant:
     needs: str = ""  # the PyPI project a peer row needs, to report why it is missing
 
 
+# Rows a target compares sit next to each other, and rounds run alternately forwards and
+# backwards: a machine that gets slower or faster during the run then shifts both sides of
+# a comparison alike. The report keeps this order.
 VARIANTS: tuple[Variant, ...] = (
     Variant("sign-rsa", "floor: RSA-2048 PSS signature", "bench.variants.floors:sign", kind="sign"),
     Variant(
@@ -34,15 +37,62 @@ VARIANTS: tuple[Variant, ...] = (
         key="ed25519",
         kind="sign",
     ),
+    # RSA: the key every peer uses, so the peers sit here.
     Variant("floor-httpx-rsa", "floor: hand-written signed httpx POST", "bench.variants.floors:post"),
+    Variant("ours-sync-rsa", "ours: make_client + sync_detailed", "bench.variants.ours:sync_amend"),
+    Variant(
+        "official-sdk-rsa",
+        "peer: kalshi-python-sync 3.2.0 (V1 path)",
+        "bench.variants.peers:official_amend",
+        env="peers",
+        needs="kalshi-python-sync",
+    ),
+    Variant(
+        "ours-presign-rsa",
+        "ours: opt-in pre-signing, sync",
+        "bench.variants.ours:presigned_sync_amend",
+    ),
+    Variant(
+        "kalshi-py-rsa",
+        "peer: kalshi-py 2.0.6.6 (V1 path)",
+        "bench.variants.peers:kalshi_py_amend",
+        env="peers",
+        needs="kalshi-py",
+    ),
+    Variant(
+        "ours-async32-rsa",
+        "ours: asyncio_detailed, 32 in flight",
+        "bench.variants.ours:async_amend",
+        in_flight=32,
+    ),
+    # Ed25519: signing is cheap, so these rows show the clients' own overhead best.
     Variant(
         "floor-httpx-ed25519",
         "floor: hand-written signed httpx POST",
         "bench.variants.floors:post",
         key="ed25519",
     ),
-    # Yardsticks below httpx (not in any target): what the same signed POST costs on the
-    # standard library's http.client, and on aiohttp with 32 in flight.
+    Variant(
+        "ours-sync-ed25519",
+        "ours: make_client + sync_detailed",
+        "bench.variants.ours:sync_amend",
+        key="ed25519",
+    ),
+    Variant(
+        "ours-async32-ed25519",
+        "ours: asyncio_detailed, 32 in flight",
+        "bench.variants.ours:async_amend",
+        key="ed25519",
+        in_flight=32,
+    ),
+    Variant(
+        "ours-presign-ed25519",
+        "ours: opt-in pre-signing, sync",
+        "bench.variants.ours:presigned_sync_amend",
+        key="ed25519",
+    ),
+    # Yardsticks below httpx (in no target): the same signed POST on the standard
+    # library's http.client, and on aiohttp (what make_client's async transport runs on).
     Variant(
         "floor-stdlib-ed25519",
         "yardstick: same POST on http.client",
@@ -55,51 +105,6 @@ VARIANTS: tuple[Variant, ...] = (
         "bench.variants.floors:post_aiohttp",
         key="ed25519",
         in_flight=32,
-    ),
-    Variant("ours-sync-rsa", "ours: make_client + sync_detailed", "bench.variants.ours:sync_amend"),
-    Variant(
-        "ours-sync-ed25519",
-        "ours: make_client + sync_detailed",
-        "bench.variants.ours:sync_amend",
-        key="ed25519",
-    ),
-    Variant(
-        "ours-presign-rsa",
-        "ours: opt-in pre-signing, sync",
-        "bench.variants.ours:presigned_sync_amend",
-    ),
-    Variant(
-        "ours-presign-ed25519",
-        "ours: opt-in pre-signing, sync",
-        "bench.variants.ours:presigned_sync_amend",
-        key="ed25519",
-    ),
-    Variant(
-        "ours-async32-rsa",
-        "ours: asyncio_detailed, 32 in flight",
-        "bench.variants.ours:async_amend",
-        in_flight=32,
-    ),
-    Variant(
-        "ours-async32-ed25519",
-        "ours: asyncio_detailed, 32 in flight",
-        "bench.variants.ours:async_amend",
-        key="ed25519",
-        in_flight=32,
-    ),
-    Variant(
-        "official-sdk-rsa",
-        "peer: kalshi-python-sync 3.2.0 (V1 path)",
-        "bench.variants.peers:official_amend",
-        env="peers",
-        needs="kalshi-python-sync",
-    ),
-    Variant(
-        "kalshi-py-rsa",
-        "peer: kalshi-py 2.0.6.6 (V1 path)",
-        "bench.variants.peers:kalshi_py_amend",
-        env="peers",
-        needs="kalshi-py",
     ),
 )
 
