@@ -99,6 +99,8 @@ def run_variant(
         return {"variant": variant.name, "error": last[0], "maxrss_kb": done.maxrss_kb}
     if "error" in result:
         log(f"{variant.name} failed; its stderr:\n{done.stderr}")
+    if result.get("samples_ns"):
+        result["round_medians_ns"] = [report.median(result["samples_ns"])]
     result["maxrss_kb"] = done.maxrss_kb
     return result
 
@@ -109,6 +111,7 @@ def merge(into: dict[str, Any], more: dict[str, Any]) -> None:
         into.update(more)
     elif "samples_ns" in into and "samples_ns" in more:
         into["samples_ns"] += more["samples_ns"]
+        into["round_medians_ns"] += more["round_medians_ns"]
         into["ops"] += more["ops"]
         into["maxrss_kb"] = max(into["maxrss_kb"], more["maxrss_kb"])
     elif "samples_ns" in into:

@@ -31,29 +31,50 @@ class Target:
     at_least: bool  # True: value >= threshold passes; False: value <= threshold passes
     threshold: float
     detail: str
+    # The same ratio from each round's own medians: how much the run itself disagrees.
+    per_round: tuple[float, ...] = ()
+
+    def passes(self, value: float) -> bool:
+        return value >= self.threshold if self.at_least else value <= self.threshold
 
     @property
     def verdict(self) -> str:
         if self.value is None:
             return "N/A "
-        passed = self.value >= self.threshold if self.at_least else self.value <= self.threshold
-        return "PASS" if passed else "FAIL"
+        return "PASS" if self.passes(self.value) else "FAIL"
+
+    @property
+    def borderline(self) -> bool:
+        """Some rounds pass and some fail: the verdict is within this machine's noise."""
+        return len({self.passes(value) for value in self.per_round}) > 1
 
     def line(self) -> str:
         sign = "≥" if self.at_least else "≤"
         shown = "n/a" if self.value is None else f"{self.value:.2f}"
-        return f"{self.verdict} {self.text}: {shown} (target {sign} {self.threshold:g}; {self.detail})"
+        detail = self.detail
+        if self.per_round:
+            detail += f"; rounds {min(self.per_round):.3f}-{max(self.per_round):.3f}"
+        flag = " (borderline: the rounds disagree)" if self.borderline else ""
+        return f"{self.verdict} {self.text}: {shown}{flag} (target {sign} {self.threshold:g}; {detail})"
+
+
+Rounds = dict[str, list[float]]  # variant -> the median of each round, in ns
 
 
 def _ratio(
-    text: str, top: str, bottom: str, meds: dict[str, float], threshold: float, at_least: bool
+    text: str,
+    top: str,
+    bottom: str,
+    meds: dict[str, float],
+    rounds: Rounds,
+    threshold: float,
+    at_least: bool,
 ) -> Target:
-    if top in meds and bottom in meds:
-        value: float | None = meds[top] / meds[bottom]
-        detail = f"{top} {meds[top] / 1e3:.0f} µs / {bottom} {meds[bottom] / 1e3:.0f} µs"
-    else:
-        value, detail = None, f"needs {top} and {bottom}"
-    return Target(text, value, at_least, threshold, detail)
+    if top not in meds or bottom not in meds:
+        return Target(text, None, at_least, threshold, f"needs {top} and {bottom}")
+    detail = f"{top} {meds[top] / 1e3:.0f} µs / {bottom} {meds[bottom] / 1e3:.0f} µs"
+    per_round = tuple(a / b for a, b in zip(rounds.get(top, []), rounds.get(bottom, []), strict=False))
+    return Target(text, meds[top] / meds[bottom], at_least, threshold, detail, per_round)
 
 
 def _startup_ratio(text: str, attr: str, probes: dict[str, ProbeResult], threshold: float) -> Target:
@@ -65,14 +86,19 @@ def _startup_ratio(text: str, attr: str, probes: dict[str, ProbeResult], thresho
     return Target(text, None, True, threshold, "needs the ours and official-sdk probes")
 
 
-def targets(meds: dict[str, float], probes: dict[str, ProbeResult]) -> list[Target]:
+def targets(
+    meds: dict[str, float], probes: dict[str, ProbeResult], rounds: Rounds | None = None
+) -> list[Target]:
+    rounds = rounds or {}
     # Ours at its best for target 1: the fastest of the sync RSA configurations that ran.
     best = min(
         (name for name in ("ours-sync-rsa", "ours-presign-rsa") if name in meds),
         key=lambda name: meds[name],
         default="ours-sync-rsa",
     )
-    found = [_ratio("official SDK / ours (best), sync, RSA", "official-sdk-rsa", best, meds, 1.25, True)]
+    found = [
+        _ratio("official SDK / ours (best), sync, RSA", "official-sdk-rsa", best, meds, rounds, 1.25, True)
+    ]
     for key in ("rsa", "ed25519"):
         found.append(
             _ratio(
@@ -80,6 +106,7 @@ def targets(meds: dict[str, float], probes: dict[str, ProbeResult]) -> list[Targ
                 f"ours-sync-{key}",
                 f"floor-httpx-{key}",
                 meds,
+                rounds,
                 1.10,
                 False,
             )
@@ -91,6 +118,7 @@ def targets(meds: dict[str, float], probes: dict[str, ProbeResult]) -> list[Targ
                 f"ours-sync-{key}",
                 f"ours-async32-{key}",
                 meds,
+                rounds,
                 1.5,
                 True,
             )
@@ -205,7 +233,8 @@ def render(
     out += ["", "## Start-up (fresh processes)", ""]
     out += _table(probe_header, probe_rows) if probe_rows else ["(no start-up probe ran)"]
     out += ["", "## Targets", ""]
-    checked = targets(meds, by_name)
+    rounds = {name: r["round_medians_ns"] for name, r in results.items() if r.get("round_medians_ns")}
+    checked = targets(meds, by_name, rounds)
     out += [f"- {target.line()}" for target in checked]
     if notes:
         out += ["", "## Not measured", "", *notes]

@@ -70,7 +70,12 @@ def test_targets_compare_the_right_rows() -> None:
         "ours": ProbeResult("ours", import_ns=[10], first_amend_ns=[100]),
         "official-sdk": ProbeResult("official-sdk", import_ns=[50], first_amend_ns=[250]),
     }
-    verdicts = {t.text: t.verdict for t in targets(meds, probes)}
+    # Round by round, ours/floor is 1.05 then 1.18: the pooled PASS is flagged borderline.
+    rounds = {"ours-sync-rsa": [1000.0, 1000.0], "floor-httpx-rsa": [950.0, 850.0]}
+    found = {t.text: t for t in targets(meds, probes, rounds)}
+    verdicts = {text: t.verdict for text, t in found.items()}
+    assert found["ours (default) / hand-written httpx floor, sync, rsa"].borderline
+    assert not found["official SDK / ours (best), sync, RSA"].borderline
     # Target 1 takes ours at its best: 1300 / 800 passes where 1300 / 1000 would not.
     assert verdicts["official SDK / ours (best), sync, RSA"] == "PASS"
     assert verdicts["ours (default) / hand-written httpx floor, sync, rsa"] == "PASS"
