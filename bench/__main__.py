@@ -3,8 +3,8 @@
     .venv/bin/python -m bench [--seconds 0.45] [--rounds 4] [--no-peers] [--only a,b]
 
 Progress goes to stderr; the report (Markdown) to stdout and to .bench/latest.md.
-Exits 0 whether the targets pass or not (it is a measurement; --strict makes a FAIL exit 1),
-and 2 if the harness itself could not run.
+Exits 0 whether the targets pass or not (it is a measurement; --strict makes a FAIL exit 1).
+A client that cannot run becomes a row saying why; only a broken harness stops the run.
 """
 
 from __future__ import annotations
@@ -158,73 +158,85 @@ def prepare_envs(needed: set[str], no_peers: bool) -> tuple[dict[str, Path], dic
     return pythons, why_not
 
 
+def run_variants(
+    variants: list[Variant],
+    pythons: dict[str, Path],
+    why_not: dict[str, str],
+    port: int,
+    keys_dir: Path,
+    args: argparse.Namespace,
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for round_number in range(1, args.rounds + 1):
+        # Forwards, then backwards (see bench/variants/__init__.py).
+        for variant in variants if round_number % 2 else variants[::-1]:
+            python = pythons.get(variant.env)
+            if python is None:
+                results[variant.name] = {"unavailable": why_not[variant.env]}
+                continue
+            log(f"round {round_number}/{args.rounds}: {variant.name}")
+            merge(results.setdefault(variant.name, {}), run_variant(variant, python, port, keys_dir, args))
+    for variant in variants:
+        row = results[variant.name]
+        if variant.needs in why_not and "samples_ns" not in row:
+            row["unavailable"] = why_not[variant.needs]  # pip's reason beats "No module named"
+    return results
+
+
+def run_probes(
+    probes: list[startup.Probe], pythons: dict[str, Path], why_not: dict[str, str], ctx: Context, runs: int
+) -> list[startup.ProbeResult]:
+    done = []
+    for probe in probes:
+        python = pythons.get(probe.env)
+        if python is None:
+            done.append(startup.ProbeResult(probe.name, problem=why_not[probe.env]))
+            continue
+        log(f"start-up probe: {probe.name} x{runs}")
+        done.append(startup.measure(probe, python, ctx, runs))
+    return done
+
+
+def run_facts(load_before: float, stats: dict[str, Any], began: float) -> dict[str, str]:
+    facts = machine_facts()
+    busy = " (other processes were busy: expect noise)" if load_before > 0.7 else ""
+    facts["load average (1 min), start / end"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}{busy}"
+    rejected = f" (last: {stats['last_rejection']})" if stats["rejected"] else ""
+    facts["server"] = (
+        f"{stats['requests']} requests on {stats['connections']} connections, "
+        f"{stats['verified']} signatures verified, {stats['rejected']} rejected{rejected}"
+    )
+    facts["bench time"] = f"{time.monotonic() - began:.0f} s"
+    return facts
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    began = time.monotonic()
-    load_before = os.getloadavg()[0]
+    began, load_before = time.monotonic(), os.getloadavg()[0]
     patterns = args.only.split(",")
-
-    def wanted(name: str) -> bool:
-        return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
-
-    variants = [variant for variant in VARIANTS if wanted(variant.name)]
-    probes = [probe for probe in startup.PROBES if wanted(probe.name)]
+    variants = [v for v in VARIANTS if any(fnmatch.fnmatch(v.name, p) for p in patterns)]
+    probes = [pr for pr in startup.PROBES if any(fnmatch.fnmatch(pr.name, p) for p in patterns)]
     WORK_DIR.mkdir(exist_ok=True)
     pythons, why_not = prepare_envs({v.env for v in variants} | {p.env for p in probes}, args.no_peers)
 
-    results: dict[str, dict[str, Any]] = {}
-    probed: list[startup.ProbeResult] = []
     with tempfile.TemporaryDirectory(prefix="kalshi-bench-keys-") as tmp:
         keys_dir = Path(tmp)
         write_keys(keys_dir)
         server, port = server_module.start(keys_dir)
         try:
-            for round_number in range(1, args.rounds + 1):
-                # Forwards, then backwards (see bench/variants/__init__.py).
-                for variant in variants if round_number % 2 else variants[::-1]:
-                    python = pythons.get(variant.env)
-                    if python is None:
-                        results[variant.name] = {"unavailable": why_not[variant.env]}
-                        continue
-                    log(f"round {round_number}/{args.rounds}: {variant.name}")
-                    merge(
-                        results.setdefault(variant.name, {}),
-                        run_variant(variant, python, port, keys_dir, args),
-                    )
-            for probe in probes:
-                python = pythons.get(probe.env)
-                if python is None:
-                    probed.append(startup.ProbeResult(probe.name, problem=why_not[probe.env]))
-                    continue
-                log(f"start-up probe: {probe.name} x{args.startup_runs}")
-                probed.append(
-                    startup.measure(probe, python, Context(port, keys_dir, "rsa"), args.startup_runs)
-                )
+            results = run_variants(variants, pythons, why_not, port, keys_dir, args)
+            ctx = Context(port, keys_dir, "rsa")  # the peers take only RSA keys
+            probed = run_probes(probes, pythons, why_not, ctx, args.startup_runs)
             stats = server_stats(port)
         finally:
             assert server.stdin is not None
             server.stdin.close()
             server.wait(timeout=10)
 
-    for variant in variants:
-        row = results[variant.name]
-        if variant.needs in why_not and "samples_ns" not in row:
-            row["unavailable"] = why_not[variant.needs]  # pip's reason beats "No module named"
-    meta = machine_facts()
-    load_after = os.getloadavg()[0]
-    meta["load average (1 min), start / end"] = f"{load_before:.2f} / {load_after:.2f}" + (
-        " (other processes were busy: expect noise)" if load_before > 0.7 else ""
-    )
-    meta["server"] = (
-        f"{stats['requests']} requests on {stats['connections']} connections, "
-        f"{stats['verified']} signatures verified, {stats['rejected']} rejected"
-        + (f" (last: {stats['last_rejection']})" if stats["rejected"] else "")
-    )
-    meta["bench time"] = f"{time.monotonic() - began:.0f} s"
     method = METHOD.format(
         rounds=args.rounds, warmup=args.warmup, seconds=args.seconds, startup_runs=args.startup_runs
     )
-    text, checked = report.render(results, probed, meta, method)
+    text, checked = report.render(results, probed, run_facts(load_before, stats, began), method)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")

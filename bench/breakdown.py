@@ -76,7 +76,9 @@ def main() -> None:
             server.wait(timeout=10)
     stats = pstats.Stats(profile)
     by_layer: dict[str, float] = defaultdict(float)
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
+    # pstats keeps its table in an undocumented attribute: (file, line, function) -> timings.
+    Timings = tuple[int, int, float, float, object]
+    raw: dict[tuple[str, int, str], Timings] = stats.stats  # type: ignore[attr-defined]
     for (filename, _, function), (_, _, self_time, _, _) in raw.items():
         by_layer[layer_of(filename, function)] += self_time
     total = sum(by_layer.values())
