@@ -151,56 +151,65 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), rule, *(line(row) for row in rows)]
 
 
-def render(
-    results: dict[str, dict[str, Any]],
-    probes: list[ProbeResult],
-    meta: dict[str, str],
-    method: str,
-) -> tuple[str, list[Target]]:
-    meds = {name: median(r["samples_ns"]) for name, r in results.items() if r.get("samples_ns")}
-    notes: list[str] = []
+VARIANT_HEADER = ["variant", "what", "median µs", "p90 µs", "ops", "x floor", "peak RSS MiB"]
+PROBE_HEADER = [
+    "client",
+    "import ms",
+    "p90",
+    "start→1st amend ms",
+    "p90",
+    "runs",
+    "peak RSS MiB",
+    "import: official/this",
+    "start: official/this",
+]
+
+
+def _variant_rows(
+    results: dict[str, dict[str, Any]], meds: dict[str, float], notes: list[str]
+) -> list[list[str]]:
     rows = []
     for variant in VARIANTS:
         result = results.get(variant.name)
         if result is None:
             continue
-        floor = meds.get(f"floor-httpx-{variant.key}")
         rss = f"{result['maxrss_kb'] / 1024:.0f}" if result.get("maxrss_kb") else "n/a"
-        if variant.name in meds:
-            samples = result["samples_ns"]
-            rows.append(
-                [
-                    variant.name,
-                    variant.what,
-                    f"{meds[variant.name] / 1e3:.1f}",
-                    f"{p90(samples) / 1e3:.1f}",
-                    str(result["ops"]),
-                    f"{meds[variant.name] / floor:.2f}" if floor else "n/a",
-                    rss,
-                ]
-            )
-        else:
+        if variant.name not in meds:
             why = result.get("unavailable") or f"error: {result.get('error', 'no samples')}"
             notes.append(f"- `{variant.name}` did not run: {why}")
             rows.append([variant.name, variant.what, "n/a", "n/a", "0", "n/a", rss])
-    header = ["variant", "what", "median µs", "p90 µs", "ops", "x floor", "peak RSS MiB"]
+            continue
+        own, floor = meds[variant.name], meds.get(f"floor-httpx-{variant.key}")
+        rows.append(
+            [
+                variant.name,
+                variant.what,
+                f"{own / 1e3:.1f}",
+                f"{p90(result['samples_ns']) / 1e3:.1f}",
+                str(result["ops"]),
+                f"{own / floor:.2f}" if floor else "n/a",
+                rss,
+            ]
+        )
+    return rows
 
-    by_name = {probe.name: probe for probe in probes}
-    official = by_name.get("official-sdk")
-    probe_rows = []
+
+def _probe_rows(probes: list[ProbeResult], notes: list[str]) -> list[list[str]]:
+    official = next((p for p in probes if p.name == "official-sdk" and not p.problem), None)
+    rows = []
     for probe in probes:
         if probe.problem:
             notes.append(f"- start-up probe `{probe.name}` did not run: {probe.problem}")
             continue
-        imp, first = median(probe.import_ns), median(probe.first_amend_ns)
+        imported, first = median(probe.import_ns), median(probe.first_amend_ns)
         faster_import = faster_first = "n/a"
-        if official and official.import_ns and official.first_amend_ns:
-            faster_import = f"{median(official.import_ns) / imp:.2f}"
+        if official is not None:
+            faster_import = f"{median(official.import_ns) / imported:.2f}"
             faster_first = f"{median(official.first_amend_ns) / first:.2f}"
-        probe_rows.append(
+        rows.append(
             [
                 probe.name,
-                f"{imp / 1e6:.1f}",
+                f"{imported / 1e6:.1f}",
                 f"{p90(probe.import_ns) / 1e6:.1f}",
                 f"{first / 1e6:.1f}",
                 f"{p90(probe.first_amend_ns) / 1e6:.1f}",
@@ -210,32 +219,29 @@ def render(
                 faster_first,
             ]
         )
-    probe_header = [
-        "client",
-        "import ms",
-        "p90",
-        "start→1st amend ms",
-        "p90",
-        "runs",
-        "peak RSS MiB",
-        "import: official/this",
-        "start: official/this",
-    ]
+    return rows
+
+
+def render(
+    results: dict[str, dict[str, Any]],
+    probes: list[ProbeResult],
+    meta: dict[str, str],
+    method: str,
+) -> tuple[str, list[Target]]:
+    """The whole report as Markdown, and the targets it checked."""
+    meds = {name: median(r["samples_ns"]) for name, r in results.items() if r.get("samples_ns")}
+    rounds = {name: r["round_medians_ns"] for name, r in results.items() if r.get("round_medians_ns")}
+    checked = targets(meds, {probe.name: probe for probe in probes}, rounds)
+    notes: list[str] = []
+    rows, probe_rows = _variant_rows(results, meds, notes), _probe_rows(probes, notes)
 
     out = ["# Amend Order (V2) client bench", ""]
     out += [f"- {key}: {value}" for key, value in meta.items()]
-    out += [
-        "",
-        "## Per amend (sequential unless noted; x floor = median / floor-httpx median with the same key)",
-        "",
-    ]
-    out += _table(header, rows)
+    out += ["", "## Per amend (sequential unless noted; x floor = / floor-httpx with the same key)", ""]
+    out += _table(VARIANT_HEADER, rows)
     out += ["", "## Start-up (fresh processes)", ""]
-    out += _table(probe_header, probe_rows) if probe_rows else ["(no start-up probe ran)"]
-    out += ["", "## Targets", ""]
-    rounds = {name: r["round_medians_ns"] for name, r in results.items() if r.get("round_medians_ns")}
-    checked = targets(meds, by_name, rounds)
-    out += [f"- {target.line()}" for target in checked]
+    out += _table(PROBE_HEADER, probe_rows) if probe_rows else ["(no start-up probe ran)"]
+    out += ["", "## Targets", "", *(f"- {target.line()}" for target in checked)]
     if notes:
         out += ["", "## Not measured", "", *notes]
     out += ["", "## Method", "", method.strip(), ""]
