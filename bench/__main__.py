@@ -39,6 +39,8 @@ METHOD = """
   would in production.
 - Per process: warm-up ({warmup} s, discarded), then `gc.collect(); gc.freeze()` with the
   collector left on, then each op timed alone with time.perf_counter_ns for {seconds} s.
+- "-paced" rows wait 2 ms (untimed) before each amend, as a bot waits for the market:
+  back to back, a background pre-signer has no idle time to work in.
 - Async rows: 32 workers keep 32 amends in flight; a sample is one batch's wall time
   divided by its amends, so its median is a per-amend cost.
 - The server checks every connection's first signature, then one in 256 (and the timestamp's

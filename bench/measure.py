@@ -28,6 +28,9 @@ class Budget:
     warmup_seconds: float = 0.15
     min_ops: int = 20
     max_ops: int = 200_000
+    # Idle time between two sync ops, not timed: a bot waits for the market between amends,
+    # and work done in the background (pre-signing) only shows when there is such a wait.
+    pause_seconds: float = 0.0
 
 
 def _settle() -> None:
@@ -43,11 +46,15 @@ def time_sync(op: SyncOp, budget: Budget) -> list[int]:
     while done < 3 or clock() < stop:
         op()
         done += 1
+        if budget.pause_seconds:
+            time.sleep(budget.pause_seconds)
     _settle()
     samples: list[int] = []
     stop = clock() + int(budget.seconds * 1e9)
     end = 0
     while len(samples) < budget.max_ops and (len(samples) < budget.min_ops or end < stop):
+        if budget.pause_seconds:
+            time.sleep(budget.pause_seconds)
         start = clock()
         op()
         end = clock()

@@ -70,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-ops", type=int, default=Budget.min_ops)
     args = parser.parse_args(argv)
     variant = BY_NAME[args.variant]
-    budget = Budget(seconds=args.seconds, warmup_seconds=args.warmup, min_ops=args.min_ops)
+    budget = Budget(
+        seconds=args.seconds,
+        warmup_seconds=args.warmup,
+        min_ops=args.min_ops,
+        pause_seconds=variant.pause_ms / 1000,
+    )
     result = run(variant, Context(args.port, args.keys, variant.key), budget)
     json.dump(result, sys.stdout)
     return 1 if "error" in result else 0

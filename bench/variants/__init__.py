@@ -23,6 +23,7 @@ class Variant:
     in_flight: int = 0  # > 0: async, per-amend cost = batch wall time / amends in the batch
     kind: str = "amend"  # "sign" rows do no I/O
     needs: str = ""  # the PyPI project a peer row needs, to report why it is missing
+    pause_ms: float = 0  # sync rows: idle time between amends (see bench.measure.Budget)
 
 
 # Rows a target compares sit next to each other, and rounds run alternately forwards and
@@ -64,6 +65,28 @@ VARIANTS: tuple[Variant, ...] = (
         "ours: asyncio_detailed, 32 in flight",
         "bench.variants.ours:async_amend",
         in_flight=32,
+    ),
+    # The same three with 2 ms of idle time before each amend, as a bot has between market
+    # events: pre-signing can only pay off when the signer has that time.
+    Variant(
+        "ours-sync-rsa-paced",
+        "ours: make_client + sync_detailed, 2 ms apart",
+        "bench.variants.ours:sync_amend",
+        pause_ms=2,
+    ),
+    Variant(
+        "ours-presign-rsa-paced",
+        "ours: opt-in pre-signing, sync, 2 ms apart",
+        "bench.variants.ours:presigned_sync_amend",
+        pause_ms=2,
+    ),
+    Variant(
+        "official-sdk-rsa-paced",
+        "peer: kalshi-python-sync 3.2.0, 2 ms apart",
+        "bench.variants.peers:official_amend",
+        env="peers",
+        needs="kalshi-python-sync",
+        pause_ms=2,
     ),
     # Ed25519: signing is cheap, so these rows show the clients' own overhead best.
     Variant(

@@ -75,9 +75,9 @@ def test_targets_compare_the_right_rows() -> None:
     found = {t.text: t for t in targets(meds, probes, rounds)}
     verdicts = {text: t.verdict for text, t in found.items()}
     assert found["ours (default) / hand-written httpx floor, sync, rsa"].borderline
-    assert not found["official SDK / ours (best), sync, RSA"].borderline
+    assert not found["official SDK / ours (best), sync, RSA, back to back"].borderline
     # Target 1 takes ours at its best: 1300 / 800 passes where 1300 / 1000 would not.
-    assert verdicts["official SDK / ours (best), sync, RSA"] == "PASS"
+    assert verdicts["official SDK / ours (best), sync, RSA, back to back"] == "PASS"
     assert verdicts["ours (default) / hand-written httpx floor, sync, rsa"] == "PASS"
     assert verdicts["ours (default) / hand-written httpx floor, sync, ed25519"] == "N/A "
     assert verdicts["ours sync / ours async per amend (32 in flight), rsa"] == "PASS"
