@@ -53,6 +53,17 @@ class FaultyServer:
     _sockets: list[socket.socket] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
     _listener: socket.socket | None = None
+    _arrived: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._arrived = threading.Condition(self._lock)
+
+    def wait_for_posts(self, count: int, timeout: float = 5.0) -> bool:
+        """Blocks until ``count`` POSTs have been received in full (False on timeout)."""
+        with self._arrived:
+            return self._arrived.wait_for(
+                lambda: sum(1 for r in self.requests if r.method == "POST") >= count, timeout
+            )
 
     @property
     def posts(self) -> int:
@@ -116,9 +127,10 @@ class FaultyServer:
                 request = reader.request(number)
                 if request is None:
                     return
-                with self._lock:
+                with self._arrived:
                     index = len(self.requests)
                     self.requests.append(request)
+                    self._arrived.notify_all()
                 if not self._behaviour_for(index)(conn, request, self._stop):
                     return
         except OSError:
