@@ -1,6 +1,6 @@
 """`make bench`: every client variant against one loopback server, then the report.
 
-    .venv/bin/python -m bench [--seconds 0.45] [--rounds 4] [--no-peers] [--only a,b]
+    .venv/bin/python -m bench [--seconds 0.35] [--rounds 4] [--no-peers] [--only a,b]
 
 Progress goes to stderr; the report (Markdown) to stdout and to .bench/latest.md.
 Exits 0 whether the targets pass or not (it is a measurement; --strict makes a FAIL exit 1).
@@ -125,8 +125,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
     )
-    parser.add_argument("--seconds", type=float, default=0.45, help="timed seconds per variant per round")
-    parser.add_argument("--warmup", type=float, default=0.15, help="warm-up seconds per process")
+    parser.add_argument("--seconds", type=float, default=0.35, help="timed seconds per variant per round")
+    parser.add_argument("--warmup", type=float, default=0.1, help="warm-up seconds per process")
     parser.add_argument("--rounds", type=int, default=4, help="runs of every variant, pooled")
     parser.add_argument("--min-ops", type=int, default=None, help="minimum timed ops per process")
     parser.add_argument("--startup-runs", type=int, default=5, help="fresh processes per start-up probe")
