@@ -46,6 +46,8 @@ class KalshiAuth(httpx.Auth):
     """Sets KALSHI-ACCESS-KEY, -TIMESTAMP and -SIGNATURE on every request.
 
     One object serves sync and async clients and any number of threads and tasks.
+    ``presign=True`` (RSA keys only) prepares signatures in a background thread; see
+    :mod:`auth_hooks.presign` for what it trades. ``clock`` is injectable for tests.
     It also keeps the exchange's clock offset (see :class:`ServerClock`): on a
     ``401 header_timestamp_expired`` it re-syncs from the response's ``Date`` header,
     signs again and re-sends once, which is safe because the exchange refused the
@@ -71,7 +73,8 @@ class KalshiAuth(httpx.Auth):
         self.server_clock = ServerClock(clock)
         self._offload_async_signing = self.key.key_type == "rsa"
         self._pipeline: SignaturePipeline | None = None
-        if presign:
+        # An Ed25519 signature (~30 us) is cheaper than handing one over between threads.
+        if presign and self.key.key_type == "rsa":
             self._pipeline = SignaturePipeline(
                 self._sign_now, self.server_clock.now_ms, max_age_ms=presign_max_age_ms
             )
@@ -96,6 +99,11 @@ class KalshiAuth(httpx.Auth):
         return cls(key_id, key, **kwargs)  # type: ignore[arg-type]
 
     @property
+    def presign_stats(self) -> tuple[int, int] | None:
+        """(hits, misses) of the presigning pipeline, or None when it is off."""
+        return None if self._pipeline is None else (self._pipeline.hits, self._pipeline.misses)
+
+    @property
     def clock_offset_ms(self) -> int:
         """The exchange clock minus the local clock, as learned so far (for monitoring)."""
         return self.server_clock.offset_ms
@@ -115,27 +123,23 @@ class KalshiAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         path = path_to_sign(request.url)
         self._apply(request, path, *self._timestamp_and_signature(request.method, path))
-        sent_at = self.server_clock.local_s()
         response = yield request
-        if self._needs_resend(response, sent_at):
+        if self._needs_resend(response):
             self._apply(request, path, *self._sign_now(request.method, path))
-            sent_at = self.server_clock.local_s()
             response = yield request
-            self._observe(response, sent_at)
+            self._observe(response)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         # The same flow as auth_flow; only the signing may move off the event loop.
         path = path_to_sign(request.url)
         self._apply(request, path, *await self._timestamp_and_signature_async(request.method, path))
-        sent_at = self.server_clock.local_s()
         response = yield request
         await response.aread()
-        if self._needs_resend(response, sent_at):
+        if self._needs_resend(response):
             self._apply(request, path, *await self._sign_now_async(request.method, path))
-            sent_at = self.server_clock.local_s()
             response = yield request
             await response.aread()
-            self._observe(response, sent_at)
+            self._observe(response)
 
     # -- pieces shared by both flows ----------------------------------------------
 
@@ -181,22 +185,20 @@ class KalshiAuth(httpx.Auth):
             # Never the signature: with the timestamp it would be replayable.
             logger.debug("signed %s %s at %d", request.method, path, timestamp)
 
-    def _observe(self, response: httpx.Response, sent_at: float, *, force: bool = False) -> None:
-        self.server_clock.observe(
-            response.headers.get("date"), sent_at, self.server_clock.local_s(), force=force
-        )
+    def _observe(self, response: httpx.Response, *, force: bool = False) -> None:
+        self.server_clock.observe(response.headers.get("date"), self.server_clock.local_s(), force=force)
 
-    def _needs_resend(self, response: httpx.Response, sent_at: float) -> bool:
+    def _needs_resend(self, response: httpx.Response) -> bool:
         """Learns the clock offset; True when the exchange refused our timestamp."""
         if response.status_code != 401:
-            self._observe(response, sent_at)
+            self._observe(response)
             return False
         code, _ = error_code_and_message(response.content)
         if code != TIMESTAMP_EXPIRED:
-            self._observe(response, sent_at)
+            self._observe(response)
             return False
         before = self.server_clock.offset_ms
-        self._observe(response, sent_at, force=True)
+        self._observe(response, force=True)
         logger.info(
             "exchange refused our timestamp; clock offset %d ms -> %d ms, signing again",
             before,

@@ -4,12 +4,18 @@ Kalshi rejects a request whose ``KALSHI-ACCESS-TIMESTAMP`` is too far from its o
 clock (``401 header_timestamp_expired``) and does not publish the tolerance; users
 measured that a few seconds pass and 30-60 s fail. A host whose clock is off would
 fail every request, so the offset (server minus local) is estimated from the
-``Date`` header of every response and added to every timestamp.
+``Date`` header of responses and added to every timestamp.
 
-``Date`` has one-second resolution: a single reading only places the server's clock
-within about a second. Readings that move the estimate by less than
-:data:`HYSTERESIS_MS` are ignored so the offset does not jitter; a timestamp
-rejection forces an update whatever its size.
+``Date`` has one-second resolution and is stamped when the response is written, so a
+reading is compared with the moment the response arrived (not with when the request
+was queued, which under load can be seconds earlier). Readings that move the estimate
+by less than :data:`HYSTERESIS_MS` are ignored so the offset does not jitter; a
+timestamp rejection forces an update whatever its size. Readings that would put the
+exchange more than :data:`MAX_OFFSET_MS` away are garbage, not clocks, and ignored.
+
+Timestamps handed out are strictly increasing: two requests to one path in the same
+millisecond would otherwise carry the same signature text (Ed25519 signatures are
+deterministic), which an exchange may refuse as a replay.
 """
 
 from __future__ import annotations
@@ -20,18 +26,20 @@ from collections.abc import Callable
 from email.utils import mktime_tz, parsedate_tz
 
 HYSTERESIS_MS = 1000
+MAX_OFFSET_MS = 24 * 3600 * 1000
 
 
 class ServerClock:
     """Thread-safe estimate of ``server time - local time``, in milliseconds."""
 
-    __slots__ = ("_clock", "_last_date", "_listeners", "_lock", "_offset_ms")
+    __slots__ = ("_clock", "_last_date", "_last_issued", "_listeners", "_lock", "_offset_ms")
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._offset_ms = 0
         self._lock = threading.Lock()
         self._last_date: str | None = None
+        self._last_issued = 0
         self._listeners: list[Callable[[int], None]] = []
 
     @property
@@ -44,17 +52,20 @@ class ServerClock:
         return self._clock()
 
     def now_ms(self) -> int:
-        """The exchange's time now, as best known: what goes in KALSHI-ACCESS-TIMESTAMP."""
-        return int(self._clock() * 1000) + self._offset_ms
+        """The exchange's time now, as best known, and never the same value twice."""
+        now = int(self._clock() * 1000) + self._offset_ms
+        with self._lock:
+            if now <= self._last_issued:
+                now = self._last_issued + 1
+            self._last_issued = now
+        return now
 
     def on_change(self, listener: Callable[[int], None]) -> None:
         """Calls ``listener(new_offset_ms)`` whenever the offset changes."""
         self._listeners.append(listener)
 
-    def observe(
-        self, date_header: str | None, sent_at: float, received_at: float, *, force: bool = False
-    ) -> None:
-        """Takes one ``Date`` reading of a response to a request sent at ``sent_at``.
+    def observe(self, date_header: str | None, received_at: float, *, force: bool = False) -> None:
+        """Takes the ``Date`` of a response that arrived at local time ``received_at``.
 
         ``force`` applies the reading even when it moves the estimate by less than the
         hysteresis (after the exchange rejected our timestamp).
@@ -64,18 +75,21 @@ class ServerClock:
         parsed = parsedate_tz(date_header)
         if parsed is None:
             return
+        try:
+            # The exchange stamped somewhere in [Date, Date + 1 s): take the middle.
+            server_ms = mktime_tz(parsed) * 1000 + 500
+        except (OverflowError, ValueError):
+            return
         self._last_date = date_header
-        # The server stamped somewhere in [Date, Date + 1 s) while the request was in
-        # flight: compare the middle of that second with the middle of the round trip.
-        server_ms = mktime_tz(parsed) * 1000 + 500
-        local_ms = (sent_at + received_at) * 500
-        estimate = int(server_ms - local_ms)
+        estimate = int(server_ms - received_at * 1000)
+        if abs(estimate) > MAX_OFFSET_MS:
+            return
         with self._lock:
-            if not force and abs(estimate - self._offset_ms) < HYSTERESIS_MS:
-                return
-            if estimate == self._offset_ms:
+            if estimate == self._offset_ms or (not force and abs(estimate - self._offset_ms) < HYSTERESIS_MS):
                 return
             self._offset_ms = estimate
+            # A corrected clock may run behind what was issued: let it.
+            self._last_issued = 0
             listeners = list(self._listeners)
         for listener in listeners:
             listener(estimate)

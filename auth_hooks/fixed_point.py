@@ -31,9 +31,12 @@ def _parse(text: str | Decimal | int, what: str, max_places: int) -> Decimal:
         if not _PLAIN_DECIMAL.fullmatch(raw):
             raise KalshiConfigError(f"{what} must be a plain decimal number such as 0.56, got {raw!r}")
         value = Decimal(raw)
-    exponent = value.as_tuple().exponent
+    _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite, checked above
-    if -exponent > max_places and value != value.quantize(Decimal(1).scaleb(-max_places)):
+    # Trailing zeros past the limit are fine ("0.56000"); any other digit there is not.
+    # Counted on the digits: quantize() would need more precision than the context has.
+    extra = -exponent - max_places
+    if extra > 0 and any(digits[-extra:]):
         raise KalshiConfigError(f"{what} has more than {max_places} decimal places: {text}")
     return value
 

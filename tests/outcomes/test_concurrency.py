@@ -5,7 +5,6 @@ offset stays one consistent value, also when the server's clock is 40 s off."""
 from __future__ import annotations
 
 import asyncio
-import http.server
 import threading
 import time
 from collections import Counter
@@ -24,13 +23,6 @@ TASKS = 200
 THREADS = 4
 PER_THREAD = 15
 TOLERANCE_MS = 1500
-
-
-@pytest.fixture(autouse=True)
-def deep_listen_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """socketserver listens with a backlog of 5: with ~100 connections opening at once the
-    kernel drops SYNs and clients wait 1-3 s to retransmit, which is not what is tested here."""
-    monkeypatch.setattr(http.server.ThreadingHTTPServer, "request_queue_size", 1024)
 
 
 def run_everything_at_once(auth: KalshiAuth, base_url: str) -> dict[str, list[int]]:

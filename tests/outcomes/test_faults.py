@@ -307,11 +307,6 @@ def test_gzip_encoded_200_is_read(ed_auth: KalshiAuth, mode: str) -> None:
         assert result.order_id == "ord-1" and server.posts == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auth_hooks/clock.py: ServerClock.observe lets mktime_tz's OverflowError out on an absurd Date "
-    "header, so an applied amend reads as OutcomeUnknown (fix reported; remove this marker once fixed)",
-)
 def test_an_absurd_date_header_does_not_spoil_a_200(ed_auth: KalshiAuth) -> None:
     def behave(conn: socket.socket, request: fs.RawRequest, stop: Any) -> bool:
         head = b"HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 99999999999 00:00:00 GMT\r\nContent-Type: application/json\r\n"

@@ -236,12 +236,6 @@ def test_parse_fixed_point_refuses_anything_else(text: str) -> None:
         parse_fixed_point(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ArithmeticError,
-    reason="auth_hooks/fixed_point.py: _parse's quantize needs more than 28 digits of precision and "
-    "raises decimal.InvalidOperation instead of KalshiConfigError (fix reported; remove once fixed)",
-)
 def test_a_huge_count_with_too_many_places_is_a_config_error() -> None:
     with pytest.raises(KalshiConfigError):
         format_count("12345678901234567890123456789.123")

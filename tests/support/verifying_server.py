@@ -90,8 +90,7 @@ class SignatureCheckingServer:
 
     @contextmanager
     def running(self) -> Iterator[SignatureCheckingServer]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _handler_for(self))
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         self.base_url = f"http://127.0.0.1:{server.server_address[1]}/trade-api/v2"
@@ -101,6 +100,13 @@ class SignatureCheckingServer:
             server.shutdown()
             server.server_close()
             thread.join(5)
+
+
+class _Server(ThreadingHTTPServer):
+    # The stdlib's listen backlog of 5 drops connection attempts when a hundred
+    # concurrent requests arrive at once; a real exchange does not.
+    request_queue_size = 1024
+    daemon_threads = True
 
 
 def _handler_for(state: SignatureCheckingServer) -> type[BaseHTTPRequestHandler]:

@@ -1,0 +1,138 @@
+"""The opt-in presigning pipeline: fresh, single-use, bounded in age, never slower to wait on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from kalshi_trade_api.models import AmendOrderV2Request, BookSide
+
+from auth_hooks import KalshiAuth, amend_order, load_private_key, make_client
+from auth_hooks.presign import SignaturePipeline
+from tests.support.keys import KeyFiles
+from tests.support.verifying_server import SignatureCheckingServer
+
+PATH = "/trade-api/v2/portfolio/events/orders/o/amend"
+
+
+class FakeSigner:
+    """Counts signatures; each is (now, "sig-N"). Can be held to test waiting."""
+
+    def __init__(self, now: list[int]) -> None:
+        self.now = now
+        self.count = 0
+        self.release = threading.Event()
+        self.release.set()
+
+    def __call__(self, method: str, path: str) -> tuple[int, str]:
+        self.release.wait(5)
+        self.count += 1
+        return self.now[0], f"sig-{self.count}"
+
+
+@pytest.fixture
+def now() -> list[int]:
+    return [1_700_000_000_000]
+
+
+@pytest.fixture
+def pipeline(now: list[int]) -> Iterator[tuple[SignaturePipeline, FakeSigner]]:
+    signer = FakeSigner(now)
+    pipe = SignaturePipeline(signer, lambda: now[0], max_age_ms=1000)
+    yield pipe, signer
+    pipe.close()
+
+
+def _wait_until(condition: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_first_use_signs_inline_then_a_prepared_signature_is_ready(
+    pipeline: tuple[SignaturePipeline, FakeSigner],
+) -> None:
+    pipe, signer = pipeline
+    assert pipe.take("POST", PATH) is None  # nothing prepared yet: the caller signs
+    _wait_until(lambda: signer.count == 1)
+    first = pipe.take("POST", PATH)
+    assert first == (1_700_000_000_000, "sig-1")
+    _wait_until(lambda: signer.count == 2)
+    second = pipe.take("POST", PATH)
+    assert second == (1_700_000_000_000, "sig-2")  # never the same one twice
+    assert (pipe.hits, pipe.misses) == (2, 1)
+
+
+def test_a_prepared_signature_older_than_max_age_is_never_used(
+    pipeline: tuple[SignaturePipeline, FakeSigner], now: list[int]
+) -> None:
+    pipe, signer = pipeline
+    pipe.take("POST", PATH)
+    _wait_until(lambda: signer.count == 1)
+    signer.release.clear()  # hold the worker so the stale one stays in place
+    now[0] += 1000
+    assert pipe.take("POST", PATH) is None
+    signer.release.set()
+
+
+def test_take_waits_for_the_signature_the_worker_is_making(
+    pipeline: tuple[SignaturePipeline, FakeSigner],
+) -> None:
+    pipe, signer = pipeline
+    signer.release.clear()
+    assert pipe.take("POST", PATH) is None
+    _wait_until(lambda: ("POST", PATH) in pipe._signing)
+    threading.Timer(0.05, signer.release.set).start()
+    assert pipe.take("POST", PATH) == (1_700_000_000_000, "sig-1")
+
+
+def test_other_paths_are_prepared_separately(pipeline: tuple[SignaturePipeline, FakeSigner]) -> None:
+    pipe, signer = pipeline
+    pipe.take("POST", PATH)
+    pipe.take("POST", PATH + "2")
+    _wait_until(lambda: signer.count == 2)
+    assert pipe.take("POST", PATH + "2") is not None
+    assert pipe.take("POST", PATH) is not None
+
+
+def test_discard_all_drops_prepared_signatures(pipeline: tuple[SignaturePipeline, FakeSigner]) -> None:
+    pipe, signer = pipeline
+    pipe.take("POST", PATH)
+    _wait_until(lambda: signer.count == 1)
+    signer.release.clear()
+    pipe.discard_all()
+    assert pipe.take("POST", PATH) is None
+    signer.release.set()
+
+
+def test_max_age_is_bounded() -> None:
+    with pytest.raises(ValueError, match="max_age_ms"):
+        SignaturePipeline(lambda m, p: (0, ""), lambda: 0, max_age_ms=60_000)
+
+
+def test_presigned_amends_verify_on_the_server_and_are_never_reused(key_files: dict[str, KeyFiles]) -> None:
+    server = SignatureCheckingServer({"k": key_files["rsa_pkcs1"].public_pem})
+    auth = KalshiAuth("k", load_private_key(key_files["rsa_pkcs1"].path), presign=True)
+    body = AmendOrderV2Request(ticker="T", side=BookSide.BID, price="0.5600", count="10.00")
+    with server.running():
+        client = make_client(auth, base_url=server.base_url)
+        for _ in range(20):
+            amend_order(client, "o", body)
+            time.sleep(0.01)  # a bot's idle time between amends: the worker signs then
+        client.close()
+    auth.close()
+    assert [r.verdict for r in server.received] == ["ok"] * 20
+    assert len(server.signatures_seen) == 20  # the server also asserts uniqueness
+    stats = auth.presign_stats
+    assert stats is not None
+    hits, misses = stats
+    assert hits + misses == 20
+    assert hits >= 15
+
+
+def test_presign_is_ignored_for_ed25519(key_files: dict[str, KeyFiles]) -> None:
+    auth = KalshiAuth("k", load_private_key(key_files["ed25519"].path), presign=True)
+    assert auth.presign_stats is None
