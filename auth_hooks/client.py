@@ -12,6 +12,7 @@ from kalshi_trade_api.client import AuthenticatedClient
 
 from .auth import KalshiAuth
 from .errors import KalshiConfigError
+from .httpx_clients import ConnectRetryingTransport, LeanAsyncClient, LeanClient
 from .outcomes import check_response
 from .signing import KEY_HEADER
 
@@ -128,7 +129,7 @@ class KalshiClient(AuthenticatedClient):
             transport = self._transport or httpx.HTTPTransport(
                 verify=self._verify_ssl, retries=self._connect_retries
             )
-            self._client = httpx.Client(
+            self._client = LeanClient(
                 base_url=self._base_url,
                 cookies=self._cookies,
                 headers=self._headers,
@@ -143,7 +144,7 @@ class KalshiClient(AuthenticatedClient):
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         if self._async_client is None:
-            self._async_client = httpx.AsyncClient(
+            self._async_client = LeanAsyncClient(
                 base_url=self._base_url,
                 cookies=self._cookies,
                 headers=self._headers,
@@ -161,8 +162,8 @@ class KalshiClient(AuthenticatedClient):
             from httpx_aiohttp import AiohttpTransport
         except ImportError:  # optional: httpx's own pool works, but slows with many in flight
             return httpx.AsyncHTTPTransport(verify=self._verify_ssl, retries=self._connect_retries)
-        # aiohttp does not retry connects; the few connect retries are httpx's alone.
-        return AiohttpTransport(verify=self._verify_ssl)
+        # httpx-aiohttp ignores retries=: connect retries are added around it.
+        return ConnectRetryingTransport(AiohttpTransport(verify=self._verify_ssl), self._connect_retries)
 
     def close(self) -> None:
         """Closes the sync httpx client (the async one closes with ``aclose``)."""

@@ -26,7 +26,6 @@ responses raise the outcome class instead.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -116,22 +115,25 @@ def outcome_for_status(status: int, body: bytes, *, reason: str | None = None) -
 
 def outcome_for_transport_error(exc: httpx.HTTPError) -> RequestOutcome:
     """NotSent when the request cannot have left, OutcomeUnknown otherwise."""
-    if isinstance(exc, _NEVER_SENT) and not _lost_after_connect(exc):
+    if never_sent(exc):
         return NotSent(f"not sent: {type(exc).__name__}: {exc}; safe to send again")
     return OutcomeUnknown(f"no answer: {type(exc).__name__}: {exc or 'connection lost'} ({MAYBE_APPLIED})")
 
 
-def _lost_after_connect(exc: httpx.HTTPError) -> bool:
+def never_sent(exc: BaseException) -> bool:
+    """True when a transport error proves the request never left (connect, DNS, TLS, pool)."""
+    if not isinstance(exc, _NEVER_SENT):
+        return False
     # httpx-aiohttp maps every aiohttp.ClientConnectionError, including a server that
     # drops the connection after reading the request, to httpx.ConnectTimeout. Only
     # aiohttp's own connector errors and its connect timeout (raised while waiting for
     # a pooled or new connection, before the request is written) mean "never connected".
     cause = exc.__cause__
     if cause is None or not type(cause).__module__.startswith("aiohttp"):
-        return False
+        return True
     import aiohttp  # only reached when aiohttp raised, so it is installed
 
-    return not isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    return isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
 
 
 def check_response(response: httpx.Response) -> None:
@@ -282,6 +284,8 @@ async def amend_order_detailed_async(
             return _applied(response, order_id, body)
         except RateLimited as exc:
             delay = _before_retry(exc, attempt, rate_limit_retry, write_bucket)
+        import asyncio  # here: importing it costs sync-only bots start-up time
+
         await asyncio.sleep(delay)
         attempt += 1
 

@@ -15,7 +15,6 @@ answers ``429`` with no ``Retry-After`` (see kalshi-facts.md, "Rate limits").
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 import time
@@ -106,6 +105,8 @@ class WriteTokenBucket:
 
     async def acquire_async(self, cost: float = AMEND_TOKEN_COST) -> float:
         """:meth:`acquire` for asyncio: waits with ``asyncio.sleep``. Cancelling it gives the tokens back."""
+        import asyncio  # here: importing it costs sync-only bots start-up time
+
         wait = self._reserve(cost)
         if wait > 0:
             try:
