@@ -55,7 +55,7 @@ def make_client(
             "follow_redirects is refused: a redirect would carry the KALSHI-* headers elsewhere"
         )
     httpx_args.pop("follow_redirects", None)
-    for reserved in ("auth", "base_url", "event_hooks", "verify"):
+    for reserved in ("auth", "base_url", "event_hooks", "verify", "cookies", "headers"):
         if reserved in httpx_args:
             raise KalshiConfigError(f"{reserved} is set by make_client; it cannot be passed in httpx_args")
     if connect_retries < 0:
