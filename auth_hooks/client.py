@@ -127,7 +127,7 @@ class KalshiClient(AuthenticatedClient):
     def get_httpx_client(self) -> httpx.Client:
         if self._client is None:
             transport = self._transport or httpx.HTTPTransport(
-                verify=self._verify_ssl, retries=self._connect_retries
+                verify=self._tls(), retries=self._connect_retries
             )
             self._client = LeanClient(
                 base_url=self._base_url,
@@ -161,9 +161,20 @@ class KalshiClient(AuthenticatedClient):
         try:
             from httpx_aiohttp import AiohttpTransport
         except ImportError:  # optional: httpx's own pool works, but slows with many in flight
-            return httpx.AsyncHTTPTransport(verify=self._verify_ssl, retries=self._connect_retries)
+            return httpx.AsyncHTTPTransport(verify=self._tls(), retries=self._connect_retries)
         # httpx-aiohttp ignores retries=: connect retries are added around it.
-        return ConnectRetryingTransport(AiohttpTransport(verify=self._verify_ssl), self._connect_retries)
+        return ConnectRetryingTransport(AiohttpTransport(verify=self._tls()), self._connect_retries)
+
+    def _tls(self) -> bool | str | ssl.SSLContext:
+        """The TLS setting for the transports.
+
+        A plain-http base URL (loopback only) never does TLS, and loading the CA bundle
+        costs 30-60 ms of start-up for nothing; such a client gets a context that trusts
+        no CA at all, so an https request through it would fail closed, not open.
+        """
+        if httpx.URL(self._base_url).scheme == "http":
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return self._verify_ssl
 
     def close(self) -> None:
         """Closes the sync httpx client (the async one closes with ``aclose``)."""

@@ -179,3 +179,16 @@ def test_configuration_errors(
 )
 def test_plain_http_allowed_to_loopback(key_files: dict[str, KeyFiles], url: str) -> None:
     make_client(_auth(key_files, "ed25519"), base_url=url)
+
+
+def test_a_loopback_http_client_would_refuse_any_tls_peer(key_files: dict[str, KeyFiles]) -> None:
+    # No CA bundle is loaded for plain http (it costs start-up time), but nothing is relaxed:
+    # the context still requires a certificate and a matching host name, and trusts no CA.
+    client = make_client(_auth(key_files, "ed25519"), base_url="http://127.0.0.1:1/trade-api/v2")
+    transport = client.get_httpx_client()._transport
+    assert isinstance(transport, httpx.HTTPTransport)
+    context = transport._pool._ssl_context
+    assert context is not None
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert context.get_ca_certs() == []
