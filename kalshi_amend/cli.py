@@ -213,6 +213,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         with client:
             response = amend_order_detailed(client, args.order_id, body, subaccount=subaccount)
+    except KalshiConfigError as exc:  # refused before sending, e.g. an order id of ".."
+        _say(f"error: {exc}")
+        return EXIT_USAGE
     except Rejected as exc:
         _say(str(exc.reason))
         return EXIT_REJECTED

@@ -231,6 +231,15 @@ def test_exit_2_bad_configuration(
     assert exchange.post_count() == 0
 
 
+@pytest.mark.parametrize("order_id", [".", ".."])
+def test_exit_2_for_an_order_id_that_would_change_the_path(
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], order_id: str
+) -> None:
+    assert main(_args(order_id), env) == 2
+    assert "order_id must be the exchange's order id" in capsys.readouterr().err
+    assert exchange.post_count() == 0
+
+
 def test_encrypted_key_from_flags_and_password_from_env(
     exchange: Exchange,
     key_files: dict[str, KeyFiles],
