@@ -130,32 +130,30 @@ class KalshiClient(AuthenticatedClient):
                 verify=self._tls(), retries=self._connect_retries
             )
             self._client = LeanClient(
-                base_url=self._base_url,
-                cookies=self._cookies,
-                headers=self._headers,
-                timeout=self._timeout,
-                follow_redirects=False,
-                auth=self._auth,
-                transport=transport,
-                event_hooks={"response": [_read_and_check]},
-                **self._httpx_args,
+                transport=transport, event_hooks={"response": [_read_and_check]}, **self._common_args()
             )
         return self._client
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         if self._async_client is None:
             self._async_client = LeanAsyncClient(
-                base_url=self._base_url,
-                cookies=self._cookies,
-                headers=self._headers,
-                timeout=self._timeout,
-                follow_redirects=False,
-                auth=self._auth,
                 transport=self._async_transport or self._default_async_transport(),
                 event_hooks={"response": [_aread_and_check]},
-                **self._httpx_args,
+                **self._common_args(),
             )
         return self._async_client
+
+    def _common_args(self) -> dict[str, Any]:
+        """What the sync and async httpx clients share."""
+        return {
+            "base_url": self._base_url,
+            "cookies": self._cookies,
+            "headers": self._headers,
+            "timeout": self._timeout,
+            "follow_redirects": False,
+            "auth": self._auth,
+            **self._httpx_args,
+        }
 
     def _default_async_transport(self) -> httpx.AsyncBaseTransport:
         try:
