@@ -76,7 +76,7 @@ class KalshiAuth(httpx.Auth):
         # An Ed25519 signature (~30 us) is cheaper than handing one over between threads.
         if presign and self.key.key_type == "rsa":
             self._pipeline = SignaturePipeline(
-                self._sign_now, self.server_clock.now_ms, max_age_ms=presign_max_age_ms
+                self._sign_now, self.server_clock.read_ms, max_age_ms=presign_max_age_ms
             )
             self.server_clock.on_change(lambda _offset: self._discard_prepared())
 
@@ -152,7 +152,7 @@ class KalshiAuth(httpx.Auth):
 
     async def _timestamp_and_signature_async(self, method: str, path: str) -> tuple[int, str]:
         if self._pipeline is not None:
-            prepared = self._pipeline.take(method, path)
+            prepared = self._pipeline.take(method, path, wait=False)  # never block the loop
             if prepared is not None:
                 return prepared
         return await self._sign_now_async(method, path)

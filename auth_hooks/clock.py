@@ -13,9 +13,12 @@ by less than :data:`HYSTERESIS_MS` are ignored so the offset does not jitter; a
 timestamp rejection forces an update whatever its size. Readings that would put the
 exchange more than :data:`MAX_OFFSET_MS` away are garbage, not clocks, and ignored.
 
-Timestamps handed out are strictly increasing: two requests to one path in the same
-millisecond would otherwise carry the same signature text (Ed25519 signatures are
-deterministic), which an exchange may refuse as a replay.
+Timestamps handed out for signing differ from one another: two requests to one path
+in the same millisecond would otherwise carry the same signature (Ed25519 signatures
+are deterministic), which an exchange may refuse as a replay. A timestamp is moved at
+most :data:`MAX_AHEAD_MS` past the clock to stay unique; beyond that (more than that
+many signatures in a burst) a repeat is allowed rather than letting timestamps drift
+ahead of the exchange.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from email.utils import mktime_tz, parsedate_tz
 
 HYSTERESIS_MS = 1000
 MAX_OFFSET_MS = 24 * 3600 * 1000
+MAX_AHEAD_MS = 50
 
 
 class ServerClock:
@@ -51,13 +55,17 @@ class ServerClock:
         """The local clock, in seconds (the injected one in tests)."""
         return self._clock()
 
+    def read_ms(self) -> int:
+        """The exchange's time now, as best known (for ages and bookkeeping)."""
+        return int(self._clock() * 1000) + self._offset_ms
+
     def now_ms(self) -> int:
-        """The exchange's time now, as best known, and never the same value twice."""
-        now = int(self._clock() * 1000) + self._offset_ms
+        """A timestamp to sign with: :meth:`read_ms`, moved on a little if already issued."""
+        now = self.read_ms()
         with self._lock:
-            if now <= self._last_issued:
+            if self._last_issued >= now and self._last_issued - now < MAX_AHEAD_MS:
                 now = self._last_issued + 1
-            self._last_issued = now
+            self._last_issued = max(now, self._last_issued)
         return now
 
     def on_change(self, listener: Callable[[int], None]) -> None:
@@ -85,11 +93,13 @@ class ServerClock:
         if abs(estimate) > MAX_OFFSET_MS:
             return
         with self._lock:
+            if force:
+                # The exchange refused a timestamp we issued: start afresh from its clock.
+                self._last_issued = 0
             if estimate == self._offset_ms or (not force and abs(estimate - self._offset_ms) < HYSTERESIS_MS):
                 return
             self._offset_ms = estimate
-            # A corrected clock may run behind what was issued: let it.
-            self._last_issued = 0
+            self._last_issued = 0  # a corrected clock may run behind what was issued: let it
             listeners = list(self._listeners)
         for listener in listeners:
             listener(estimate)

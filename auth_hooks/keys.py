@@ -9,6 +9,7 @@ keys come as PKCS#1 (``BEGIN RSA PRIVATE KEY``), its Ed25519 keys as PKCS#8
 from __future__ import annotations
 
 import os
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -92,20 +93,22 @@ def load_private_key(
     elif isinstance(source, str) and "-----BEGIN" in source:
         pem = source.encode("utf-8")
     else:
-        pem = _read_key_file(Path(source))
+        pem = _read_key_file(source)
     return SigningKey(_parse_pem(pem, password))
 
 
-def _read_key_file(path: Path) -> bytes:
+# Key material pasted where a path belongs (a PEM body without its BEGIN/END lines).
+_LOOKS_LIKE_KEY = re.compile(r"[A-Za-z0-9+/=\s]{64,}")
+
+
+def _read_key_file(source: str | os.PathLike[str]) -> bytes:
+    text = os.fspath(source)
+    path = Path(text)
     try:
         mode = path.stat().st_mode
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise KalshiKeyError(f"private key file not found: {path}") from None
-    except IsADirectoryError:
-        raise KalshiKeyError(f"private key path is a directory, not a file: {path}") from None
-    except PermissionError:
-        raise KalshiKeyError(f"private key file is not readable (permission denied): {path}") from None
+    except OSError as exc:
+        raise KalshiKeyError(_unreadable(text, exc)) from None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         # What ssh says about an unprotected key; we warn rather than refuse.
         warnings.warn(
@@ -115,6 +118,23 @@ def _read_key_file(path: Path) -> bytes:
             stacklevel=3,
         )
     return data
+
+
+def _unreadable(text: str, exc: OSError) -> str:
+    if _LOOKS_LIKE_KEY.fullmatch(text):
+        # Never echo it: this is probably the key itself, pasted where a path belongs.
+        return (
+            "the private key source is neither a readable file nor a PEM block; it looks like "
+            "key material without its '-----BEGIN ... PRIVATE KEY-----' lines: pass the whole PEM"
+        )
+    shown = text if len(text) <= 120 else f"{text[:60]}... ({len(text)} characters)"
+    if isinstance(exc, FileNotFoundError):
+        return f"private key file not found: {shown}"
+    if isinstance(exc, IsADirectoryError):
+        return f"private key path is a directory, not a file: {shown}"
+    if isinstance(exc, PermissionError):
+        return f"private key file is not readable (permission denied): {shown}"
+    return f"private key file cannot be read ({exc.strerror}): {shown}"  # name too long, ...
 
 
 def _parse_pem(pem: bytes, password: str | bytes | None) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:

@@ -37,7 +37,7 @@ class SignaturePipeline:
     def __init__(
         self,
         sign: Callable[[str, str], _Prepared],
-        now_ms: Callable[[], int],
+        now_ms: Callable[[], int],  # read the clock only: ages and bookkeeping, no timestamps
         *,
         max_age_ms: int = 1000,
         idle_s: float = 30.0,
@@ -53,32 +53,40 @@ class SignaturePipeline:
         self._last_used: dict[_Key, int] = {}
         self._cond = threading.Condition()
         self._closed = False
+        self._generation = 0  # bumped by discard_all: a signature begun before is not stored
         self._thread: threading.Thread | None = None
         self.hits = 0  # requests that went out with a prepared signature (for monitoring)
         self.misses = 0  # requests that had to sign inline
 
-    def take(self, method: str, path: str) -> _Prepared | None:
-        """A prepared (timestamp, signature) for this request, or None; never the same one twice."""
+    def take(self, method: str, path: str, *, wait: bool = True) -> _Prepared | None:
+        """A prepared (timestamp, signature) for this request, or None; never the same one twice.
+
+        With ``wait`` (not in async code, where it would block the event loop), a
+        signature the worker is making for this path right now is waited for: cheaper
+        than signing a second time, and bounded by that one signature.
+        """
         key = (method, path)
         with self._cond:
-            # The worker is signing for this path right now: waiting for it is cheaper
-            # than signing a second time (the wait is bounded by one signature).
-            while key in self._signing and not self._closed:
+            while wait and key in self._signing and not self._closed:
                 self._cond.wait(0.05)
             prepared = self._ready.pop(key, None)
-            self._last_used[key] = self._now_ms()
+            now = self._now_ms()
+            self._last_used[key] = now
             self._ensure_worker()
             self._cond.notify_all()  # the worker prepares the next one
-        if prepared is not None and self._now_ms() - prepared[0] < self._max_age_ms:
-            self.hits += 1
-            return prepared
-        self.misses += 1
-        return None
+            # Fresh means issued within max_age and not ahead of the clock (the offset
+            # may have moved back since it was made).
+            if prepared is not None and 0 <= now - prepared[0] < self._max_age_ms:
+                self.hits += 1
+                return prepared
+            self.misses += 1
+            return None
 
     def discard_all(self) -> None:
         """Drops every prepared signature (their timestamps used an outdated clock offset)."""
         with self._cond:
             self._ready.clear()
+            self._generation += 1
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -113,16 +121,21 @@ class SignaturePipeline:
                 if not due:
                     self._cond.wait(timeout=self._max_age_ms / 2000)
                     continue
-                self._signing.update(due)
-            # Sign outside the lock (cryptography releases the GIL): take() is never blocked
-            # by a path the worker is not signing.
-            for key in due:
-                prepared: _Prepared | None = None
-                try:
-                    prepared = self._sign(*key)
-                finally:  # a failed signature leaves the request to sign inline
-                    with self._cond:
-                        self._signing.discard(key)
-                        if prepared is not None and key in self._last_used and not self._closed:
-                            self._ready[key] = prepared
-                        self._cond.notify_all()
+                key = due[0]  # one at a time: take() waits only for the path being signed
+                self._signing.add(key)
+                generation = self._generation
+            prepared: _Prepared | None = None
+            try:
+                # Outside the lock (cryptography releases the GIL while it signs).
+                prepared = self._sign(*key)
+            finally:  # a failed signature leaves the request to sign inline
+                with self._cond:
+                    self._signing.discard(key)
+                    if (
+                        prepared is not None
+                        and generation == self._generation
+                        and key in self._last_used
+                        and not self._closed
+                    ):
+                        self._ready[key] = prepared
+                    self._cond.notify_all()

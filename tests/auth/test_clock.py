@@ -6,6 +6,7 @@ import threading
 from email.utils import formatdate
 
 from auth_hooks import ServerClock
+from auth_hooks.clock import MAX_AHEAD_MS
 
 LOCAL = 1_700_000_000.0
 
@@ -54,20 +55,37 @@ def test_listeners_hear_of_changes_only() -> None:
     assert heard == [10_500]
 
 
-def test_timestamps_are_unique_even_within_one_millisecond_across_threads() -> None:
+def test_timestamps_in_a_burst_are_unique_across_threads() -> None:
     clock = ServerClock(lambda: LOCAL)  # a frozen clock: every call is "the same millisecond"
     issued: list[int] = []
     lock = threading.Lock()
 
-    def take_many() -> None:
-        mine = [clock.now_ms() for _ in range(500)]
+    def take_some() -> None:
+        mine = [clock.now_ms() for _ in range(10)]
         with lock:
             issued.extend(mine)
 
-    threads = [threading.Thread(target=take_many) for _ in range(4)]
+    threads = [threading.Thread(target=take_some) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(set(issued)) == 2000
+    assert len(set(issued)) == 40
     assert min(issued) == int(LOCAL * 1000)
+
+
+def test_timestamps_never_run_ahead_of_the_clock_by_more_than_the_bound() -> None:
+    # 5000 signatures in one frozen millisecond: uniqueness gives way before drift does,
+    # or every later request would be refused as too far in the future.
+    clock = ServerClock(lambda: LOCAL)
+    issued = [clock.now_ms() for _ in range(5000)]
+    assert max(issued) - int(LOCAL * 1000) <= MAX_AHEAD_MS
+    assert clock.read_ms() == int(LOCAL * 1000)  # reading does not issue
+
+
+def test_a_forced_reading_lets_timestamps_restart_from_the_clock() -> None:
+    clock = ServerClock(lambda: LOCAL)
+    for _ in range(30):
+        clock.now_ms()
+    clock.observe(_date(LOCAL), LOCAL + 0.5, force=True)  # same offset as before: 0
+    assert clock.now_ms() == int(LOCAL * 1000)

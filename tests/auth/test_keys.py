@@ -155,3 +155,25 @@ def test_from_env_errors(environ: dict[str, str], message: str) -> None:
 
     with pytest.raises(KalshiConfigError, match=re.escape(message)):
         KalshiAuth.from_env(environ)
+
+
+@pytest.mark.parametrize("strip_newlines", [False, True])
+def test_key_material_passed_as_a_path_is_never_echoed(
+    key_files: dict[str, KeyFiles], strip_newlines: bool
+) -> None:
+    # A common env-var mistake: the PEM body without its BEGIN/END lines in *_PATH.
+    body_lines = key_files["rsa_pkcs1"].pem.decode().splitlines()[1:-1]
+    source = "".join(body_lines) if strip_newlines else "\n".join(body_lines)
+    with pytest.raises(KalshiKeyError, match="looks like key material") as caught:
+        load_private_key(source)
+    for line in body_lines:
+        assert line[:20] not in str(caught.value)
+
+
+def test_an_unreadable_path_of_any_kind_is_our_error(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(KalshiKeyError, match="cannot be read"):
+        load_private_key(a_file / "key.pem")  # a file used as a directory
+    with pytest.raises(KalshiKeyError, match=r"cannot be read .*\(300 characters\)$"):
+        load_private_key("/tmp/" + "k" * 291 + ".pem")  # name too long
