@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -15,14 +16,7 @@ from .clock import ServerClock
 from .errors import KalshiConfigError, error_code_and_message
 from .keys import SigningKey, load_private_key
 from .presign import SignaturePipeline
-from .signing import (
-    KEY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    path_to_sign,
-    sign_text,
-    text_to_sign,
-)
+from .signing import path_to_sign, sign_text, signature_headers, text_to_sign
 
 logger = logging.getLogger("auth_hooks")
 
@@ -31,15 +25,17 @@ TIMESTAMP_EXPIRED = "header_timestamp_expired"
 # RSA signing (~0.2 ms, GIL released) goes to these threads in async code so the event
 # loop keeps moving requests; Ed25519 is cheaper than the hand-off and stays inline.
 _SIGNING_THREADS: ThreadPoolExecutor | None = None
+_SIGNING_THREADS_LOCK = threading.Lock()
 
 
 def _signing_threads() -> ThreadPoolExecutor:
     global _SIGNING_THREADS
-    if _SIGNING_THREADS is None:
-        _SIGNING_THREADS = ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 2, thread_name_prefix="kalshi-sign"
-        )
-    return _SIGNING_THREADS
+    with _SIGNING_THREADS_LOCK:  # one pool per process, made on first async use
+        if _SIGNING_THREADS is None:
+            _SIGNING_THREADS = ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 2, thread_name_prefix="kalshi-sign"
+            )
+        return _SIGNING_THREADS
 
 
 class KalshiAuth(httpx.Auth):
@@ -177,10 +173,7 @@ class KalshiAuth(httpx.Auth):
             self._pipeline.discard_all()
 
     def _apply(self, request: httpx.Request, path: str, timestamp: int, signature: str) -> None:
-        headers = request.headers
-        headers[KEY_HEADER] = self.key_id
-        headers[TIMESTAMP_HEADER] = str(timestamp)
-        headers[SIGNATURE_HEADER] = signature
+        request.headers.update(signature_headers(self.key_id, timestamp, signature))
         if logger.isEnabledFor(logging.DEBUG):
             # Never the signature: with the timestamp it would be replayable.
             logger.debug("signed %s %s at %d", request.method, path, timestamp)

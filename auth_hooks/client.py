@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import threading
 from typing import Any
 
 import httpx
@@ -120,27 +121,36 @@ class KalshiClient(AuthenticatedClient):
         default=None, kw_only=True, alias="async_transport"
     )
 
+    # Two threads making their first request at once must not build two pools.
+    _build_lock: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
+
     @property
     def auth(self) -> KalshiAuth:
         return self._auth
 
     def get_httpx_client(self) -> httpx.Client:
         if self._client is None:
-            transport = self._transport or httpx.HTTPTransport(
-                verify=self._tls(), retries=self._connect_retries
-            )
-            self._client = LeanClient(
-                transport=transport, event_hooks={"response": [_read_and_check]}, **self._common_args()
-            )
+            with self._build_lock:
+                if self._client is None:
+                    transport = self._transport or httpx.HTTPTransport(
+                        verify=self._tls(), retries=self._connect_retries
+                    )
+                    self._client = LeanClient(
+                        transport=transport,
+                        event_hooks={"response": [_read_and_check]},
+                        **self._common_args(),
+                    )
         return self._client
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         if self._async_client is None:
-            self._async_client = LeanAsyncClient(
-                transport=self._async_transport or self._default_async_transport(),
-                event_hooks={"response": [_aread_and_check]},
-                **self._common_args(),
-            )
+            with self._build_lock:
+                if self._async_client is None:
+                    self._async_client = LeanAsyncClient(
+                        transport=self._async_transport or self._default_async_transport(),
+                        event_hooks={"response": [_aread_and_check]},
+                        **self._common_args(),
+                    )
         return self._async_client
 
     def _common_args(self) -> dict[str, Any]:

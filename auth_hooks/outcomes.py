@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -76,6 +77,10 @@ _200_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "average_fill_price": (str, type(None)),
     "average_fee_paid": (str, type(None)),
 }
+
+# What openapi.yaml accepts in a request (price 2-4 decimals, count 0-2).
+_REQUEST_PRICE = re.compile(r"[0-9]+\.[0-9]{2,4}")
+_REQUEST_COUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 # Transport errors raised before any byte of the request could have left.
 _NEVER_SENT = (
@@ -296,6 +301,17 @@ async def amend_order_detailed_async(
 def _check_arguments(order_id: str, body: AmendOrderV2Request) -> None:
     if not isinstance(body, AmendOrderV2Request):
         raise KalshiConfigError(f"body must be an AmendOrderV2Request, not {type(body).__name__}")
+    # The model types price and count as str but does not enforce it: a float would go
+    # out as a JSON number, which Kalshi rejects (and which is not the price meant).
+    for name, value, pattern in (
+        ("price", body.price, _REQUEST_PRICE),
+        ("count", body.count, _REQUEST_COUNT),
+    ):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise KalshiConfigError(
+                f"{name} must be a fixed-point string such as {'0.5600' if name == 'price' else '10.00'} "
+                f"(see auth_hooks.fixed_point), got {value!r}"
+            )
     # The generated code percent-encodes the id as one path segment, but "." and ".."
     # survive that and httpx would resolve them: the amend would go to another path.
     if not isinstance(order_id, str) or order_id in ("", ".", ".."):

@@ -40,13 +40,6 @@ def sign_text(key: SigningKey, text: bytes) -> str:
     return base64.b64encode(key.sign(text)).decode("ascii")
 
 
-def signature_headers(
-    key_id: str, key: SigningKey, *, method: str, path: str, timestamp_ms: int
-) -> dict[str, str]:
+def signature_headers(key_id: str, timestamp_ms: int, signature: str) -> dict[str, str]:
     """The three ``KALSHI-ACCESS-*`` headers for one request."""
-    timestamp = str(timestamp_ms)
-    return {
-        KEY_HEADER: key_id,
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign_text(key, text_to_sign(timestamp, method, path)),
-    }
+    return {KEY_HEADER: key_id, TIMESTAMP_HEADER: str(timestamp_ms), SIGNATURE_HEADER: signature}

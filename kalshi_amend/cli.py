@@ -32,9 +32,9 @@ from auth_hooks import (
     NotSent,
     OutcomeUnknown,
     Rejected,
-    load_private_key,
     make_client,
 )
+from auth_hooks.client import DEFAULT_TIMEOUT
 from auth_hooks.fixed_point import format_count, format_price
 from auth_hooks.outcomes import amend_order_detailed
 
@@ -135,18 +135,15 @@ def _timeout(text: str) -> float:
 
 
 def _build_client(args: argparse.Namespace, environ: Mapping[str, str]) -> KalshiClient:
-    key_id = args.key_id or environ.get("KALSHI_API_KEY_ID", "")
-    if not key_id.strip():
-        raise _UsageError("key: no key id; pass --key-id or set KALSHI_API_KEY_ID")
-    key_path = args.private_key or environ.get("KALSHI_PRIVATE_KEY_PATH")
-    key_pem = None if args.private_key else environ.get("KALSHI_PRIVATE_KEY")
-    if key_path and key_pem:
-        raise _UsageError("key: set only one of KALSHI_PRIVATE_KEY_PATH and KALSHI_PRIVATE_KEY")
-    if not key_path and not key_pem:
-        raise _UsageError("key: no private key; pass --private-key or set KALSHI_PRIVATE_KEY_PATH")
-    password = environ.get("KALSHI_PRIVATE_KEY_PASSWORD") or None
+    # Flags override the environment; KalshiAuth.from_env is the one reader of both.
+    settings = dict(environ)
+    if args.key_id:
+        settings["KALSHI_API_KEY_ID"] = args.key_id
+    if args.private_key:
+        settings["KALSHI_PRIVATE_KEY_PATH"] = args.private_key
+        settings.pop("KALSHI_PRIVATE_KEY", None)
     try:
-        key = load_private_key(key_path or (key_pem or "").encode(), password)
+        auth = KalshiAuth.from_env(settings)
     except KalshiConfigError as exc:
         raise _UsageError(f"key: {exc}") from None
 
@@ -154,9 +151,11 @@ def _build_client(args: argparse.Namespace, environ: Mapping[str, str]) -> Kalsh
         env, base_url = args.env, args.base_url
     else:
         env, base_url = environ.get("KALSHI_ENV") or None, environ.get("KALSHI_BASE_URL") or None
-    timeout = _timeout(args.timeout)
+    seconds = _timeout(args.timeout)
+    # A dead host should say "not sent" quickly: connecting gets at most 3 s a try.
+    timeout = httpx.Timeout(seconds, connect=min(seconds, DEFAULT_TIMEOUT.connect or seconds))
     try:
-        return make_client(KalshiAuth(key_id, key), env=env, base_url=base_url, timeout=timeout)
+        return make_client(auth, env=env, base_url=base_url, timeout=timeout)
     except KalshiConfigError as exc:
         what = "env" if env and not base_url else "base-url" if base_url and not env else "env/base-url"
         raise _UsageError(f"{what}: {exc}") from None
@@ -216,6 +215,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except KalshiConfigError as exc:  # refused before sending, e.g. an order id of ".."
         _say(f"error: {exc}")
         return EXIT_USAGE
+    except KeyboardInterrupt:  # the amend may already be on its way
+        _say(f"interrupted: OUTCOME UNKNOWN for order {args.order_id}; nothing was re-sent. Check the order.")
+        return EXIT_UNKNOWN
     except Rejected as exc:
         _say(str(exc.reason))
         return EXIT_REJECTED

@@ -178,7 +178,8 @@ def test_configuration_errors(
     "url", ["http://127.0.0.1:1/trade-api/v2", "http://localhost:1/x", "http://[::1]:1/x"]
 )
 def test_plain_http_allowed_to_loopback(key_files: dict[str, KeyFiles], url: str) -> None:
-    make_client(_auth(key_files, "ed25519"), base_url=url)
+    client = make_client(_auth(key_files, "ed25519"), base_url=url)
+    assert client.get_httpx_client().base_url == httpx.URL(url.rstrip("/") + "/")
 
 
 def test_a_loopback_http_client_would_refuse_any_tls_peer(key_files: dict[str, KeyFiles]) -> None:

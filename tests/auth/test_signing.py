@@ -14,11 +14,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from auth_hooks import KalshiAuth, load_private_key
-from auth_hooks.signing import path_to_sign, signature_headers, text_to_sign
+from auth_hooks.keys import SigningKey
+from auth_hooks.signing import path_to_sign, sign_text, signature_headers, text_to_sign
 from tests.support.keys import KeyFiles
 
 VECTORS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "text_to_sign_vectors.json").read_text())
 FIXED_NOW = 1_700_000_000.123
+
+
+def _signed(key_id: str, key: SigningKey, method: str, path: str, timestamp_ms: int) -> dict[str, str]:
+    """The three pure steps, composed as KalshiAuth composes them."""
+    return signature_headers(key_id, timestamp_ms, sign_text(key, text_to_sign(timestamp_ms, method, path)))
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["why"] for v in VECTORS])
@@ -57,7 +63,7 @@ def test_signature_verifies_and_fails_after_any_change(key_files: dict[str, KeyF
     files = key_files[key_name]
     key = load_private_key(files.path)
     path = "/trade-api/v2/portfolio/events/orders/abc/amend"
-    headers = signature_headers("kid", key, method="POST", path=path, timestamp_ms=1700000000000)
+    headers = _signed("kid", key, "POST", path, 1700000000000)
     assert headers["KALSHI-ACCESS-KEY"] == "kid"
     assert headers["KALSHI-ACCESS-TIMESTAMP"] == "1700000000000"
     signature = headers["KALSHI-ACCESS-SIGNATURE"]
@@ -72,20 +78,24 @@ def test_signature_verifies_and_fails_after_any_change(key_files: dict[str, KeyF
             _verify(files.public_pem, signature, changed)
 
 
+def test_headers_are_the_key_id_the_timestamp_and_the_signature() -> None:
+    assert signature_headers("kid", 1700000000000, "c2ln") == {
+        "KALSHI-ACCESS-KEY": "kid",
+        "KALSHI-ACCESS-TIMESTAMP": "1700000000000",
+        "KALSHI-ACCESS-SIGNATURE": "c2ln",
+    }
+
+
 def test_rsa_signature_is_pss_not_pkcs1v15(key_files: dict[str, KeyFiles]) -> None:
     key = load_private_key(key_files["rsa_pkcs1"].path)
     text = text_to_sign(1, "POST", "/trade-api/v2/x")
-    signature = base64.b64decode(
-        signature_headers("k", key, method="POST", path="/trade-api/v2/x", timestamp_ms=1)[
-            "KALSHI-ACCESS-SIGNATURE"
-        ]
-    )
+    signature = base64.b64decode(_signed("k", key, "POST", "/trade-api/v2/x", 1)["KALSHI-ACCESS-SIGNATURE"])
     public_key = serialization.load_pem_public_key(key_files["rsa_pkcs1"].public_pem)
     assert isinstance(public_key, rsa.RSAPublicKey)
     with pytest.raises(InvalidSignature):
         public_key.verify(signature, text, padding.PKCS1v15(), hashes.SHA256())
     # PSS signatures are randomised: two signatures of one text differ, both valid.
-    again = signature_headers("k", key, method="POST", path="/trade-api/v2/x", timestamp_ms=1)
+    again = _signed("k", key, "POST", "/trade-api/v2/x", 1)
     assert base64.b64decode(again["KALSHI-ACCESS-SIGNATURE"]) != signature
 
 

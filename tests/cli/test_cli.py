@@ -209,8 +209,8 @@ def test_exit_2_bad_input_names_the_option_and_sends_nothing(
 @pytest.mark.parametrize(
     ("env_change", "message"),
     [
-        ({"KALSHI_API_KEY_ID": ""}, "key: no key id"),
-        ({"KALSHI_PRIVATE_KEY_PATH": ""}, "key: no private key"),
+        ({"KALSHI_API_KEY_ID": ""}, "key: KALSHI_API_KEY_ID is not set"),
+        ({"KALSHI_PRIVATE_KEY_PATH": ""}, "key: set KALSHI_PRIVATE_KEY_PATH"),
         ({"KALSHI_PRIVATE_KEY_PATH": "/no/such.pem"}, "key: private key file not found: /no/such.pem"),
         ({"KALSHI_BASE_URL": ""}, "env/base-url: no exchange chosen"),
         ({"KALSHI_BASE_URL": "http://example.com/trade-api/v2"}, "base-url: plain http is refused"),
@@ -286,7 +286,11 @@ def test_exit_3_on_timeout_after_sending(
     exchange.response_delay_s = 1.0
     assert main([*_args(order_id), "--timeout", "0.2"], env) == 3
     assert "ReadTimeout" in capsys.readouterr().err
-    time.sleep(1.2)  # the exchange records the POST once its delayed answer is written
+    # The exchange records the POST when its delayed answer starts: wait for that.
+    deadline = time.monotonic() + 10
+    while exchange.post_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # and a moment more, in case a second POST were coming
     assert exchange.post_count() == 1
 
 

@@ -284,7 +284,9 @@ def test_invalid_amends(exchange: Exchange, request_: AmendRequest, message: str
 @pytest.mark.parametrize("index", [None, 0, -1])
 def test_accepted_exchange_indexes(exchange: Exchange, index: int | None) -> None:
     mine = exchange.place_order("alice", MARKET, "bid", "0.50", "10")
-    exchange.amend("alice", mine, req("0.50", "9", exchange_index=index))
+    result = exchange.amend("alice", mine, req("0.50", "9", exchange_index=index))
+    assert result.remaining_count == D("9")
+    assert exchange.order(mine).count == D("9")
 
 
 def test_tapered_grid_applies_to_amends(exchange: Exchange) -> None:

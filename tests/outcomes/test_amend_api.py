@@ -14,7 +14,7 @@ import httpx
 import pytest
 from httpx_aiohttp import AiohttpTransport
 from kalshi_trade_api.api.orders import amend_order_v2
-from kalshi_trade_api.models import AmendOrderV2Response
+from kalshi_trade_api.models import AmendOrderV2Request, AmendOrderV2Response, BookSide
 
 from auth_hooks import (
     AppliedResponse,
@@ -196,3 +196,24 @@ def test_waiting_too_long_for_a_pooled_connection_is_not_sent(ed_auth: KalshiAut
         transport_error = caught.value.__cause__
         assert isinstance(transport_error, httpx.ConnectTimeout)
         assert isinstance(transport_error.__cause__, aiohttp.ConnectionTimeoutError)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("price", 0.57),
+        ("price", "0.5"),
+        ("price", "0.56789"),
+        ("count", 10),
+        ("count", "1E+1"),
+        ("count", "1.001"),
+    ],
+)
+def test_a_body_with_a_non_fixed_point_price_or_count_is_refused_before_sending(
+    field: str, value: object
+) -> None:
+    body = AmendOrderV2Request(ticker="T", side=BookSide.BID, price="0.5600", count="10.00")
+    setattr(body, field, value)
+    # No client is needed: the check runs before anything is built or sent.
+    with pytest.raises(KalshiConfigError, match=f"^{field} must be a fixed-point string"):
+        amend_order(None, "o1", body)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from kalshi_trade_api.types import UNSET
 
 from auth_hooks import KalshiAuth, KalshiConfigError, SigningKey, make_client
 from auth_hooks.fixed_point import format_count, format_price, parse_fixed_point
-from auth_hooks.signing import path_to_sign, signature_headers, text_to_sign
+from auth_hooks.signing import path_to_sign, sign_text, signature_headers, text_to_sign
 from tests.support.verifying_server import SignatureCheckingServer
 
 from .helpers import body
@@ -91,13 +91,9 @@ def test_the_generated_request_signs_its_own_path(order_id: str, sub: int | None
 @given(method=token_method, path=path, query=st.none() | query)
 def test_signed_headers_verify_at_an_independent_checker(method: str, path: str, query: str | None) -> None:
     url = httpx.URL(BASE + path + ("" if query is None else "?" + query))
-    headers = signature_headers(
-        "kid",
-        SigningKey(_ED_KEY),
-        method=method.upper(),
-        path=path_to_sign(url),
-        timestamp_ms=int(time.time() * 1000),
-    )
+    timestamp = int(time.time() * 1000)
+    signature = sign_text(SigningKey(_ED_KEY), text_to_sign(timestamp, method.upper(), path_to_sign(url)))
+    headers = signature_headers("kid", timestamp, signature)
     target = url.raw_path.decode("ascii")
     assert _CHECKER.check(method.upper(), target, {k.lower(): v for k, v in headers.items()}) == "ok"
 
