@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Literal
 
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
@@ -46,6 +46,7 @@ class SigningKey:
                 raise KalshiKeyError(
                     f"RSA key is {private_key.key_size} bits; Kalshi needs at least {MIN_RSA_BITS}"
                 )
+            _self_check(private_key)
             self.key_type: KeyType = "rsa"
             self.description = f"rsa-{private_key.key_size}"
         elif isinstance(private_key, ed25519.Ed25519PrivateKey):
@@ -76,6 +77,15 @@ class SigningKey:
     def __reduce__(self) -> tuple[object, ...]:
         # Pickling would write the private key wherever the pickle goes (a log, a cache).
         raise TypeError("SigningKey cannot be pickled")
+
+
+def _self_check(key: rsa.RSAPrivateKey) -> None:
+    """Signs and verifies once: a damaged key must fail here, not as 401s later."""
+    message = b"kalshi key self-check"
+    try:
+        key.public_key().verify(key.sign(message, _PSS, _SHA256), message, _PSS, _SHA256)
+    except (InvalidSignature, ValueError):
+        raise KalshiKeyError("RSA private key failed its self-check: the key file is damaged") from None
 
 
 def load_private_key(
@@ -145,7 +155,13 @@ def _parse_pem(pem: bytes, password: str | bytes | None) -> rsa.RSAPrivateKey | 
     if encrypted and not secret:
         raise KalshiKeyError("private key is encrypted: a password is needed (KALSHI_PRIVATE_KEY_PASSWORD)")
     try:
-        key = serialization.load_pem_private_key(pem, password=secret if encrypted else None)
+        # cryptography's RSA validation tests p and q for primality: ~37 ms, a fifth of a
+        # bot's start to first amend. The key is the user's own file, OpenSSL checks each
+        # CRT signature before releasing it, and SigningKey signs and verifies once on
+        # load, so a key that cannot sign correctly is still refused.
+        key = serialization.load_pem_private_key(
+            pem, password=secret if encrypted else None, unsafe_skip_rsa_key_validation=True
+        )
     except UnsupportedAlgorithm:
         raise KalshiKeyError("unsupported private key algorithm: Kalshi accepts RSA and Ed25519") from None
     except (ValueError, TypeError):

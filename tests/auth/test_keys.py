@@ -177,3 +177,30 @@ def test_an_unreadable_path_of_any_kind_is_our_error(tmp_path: Path) -> None:
         load_private_key(a_file / "key.pem")  # a file used as a directory
     with pytest.raises(KalshiKeyError, match=r"cannot be read .*\(300 characters\)$"):
         load_private_key("/tmp/" + "k" * 291 + ".pem")  # name too long
+
+
+@pytest.mark.parametrize("damage", ["public exponent", "private exponents"])
+def test_an_rsa_key_that_cannot_sign_correctly_is_refused_on_load(
+    key_files: dict[str, KeyFiles], damage: str
+) -> None:
+    # Loading skips cryptography's slow primality checks; the signing self-check must
+    # still refuse a key whose signatures would not verify (every amend a 401).
+    good = serialization.load_pem_private_key(key_files["rsa_pkcs1"].pem, None)
+    assert isinstance(good, rsa.RSAPrivateKey)
+    n = good.private_numbers()
+    public = n.public_numbers
+    if damage == "public exponent":
+        numbers = rsa.RSAPrivateNumbers(
+            n.p, n.q, n.d, n.dmp1, n.dmq1, n.iqmp, rsa.RSAPublicNumbers(3, public.n)
+        )
+    else:
+        numbers = rsa.RSAPrivateNumbers(n.p, n.q, n.d + 2, n.dmp1 + 2, n.dmq1 + 2, n.iqmp, public)
+    pem = numbers.private_key(unsafe_skip_rsa_key_validation=True).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    with pytest.raises(
+        KalshiKeyError, match=r"^RSA private key failed its self-check: the key file is damaged$"
+    ):
+        load_private_key(pem)
