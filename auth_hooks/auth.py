@@ -77,7 +77,14 @@ class KalshiAuth(httpx.Auth):
             self.server_clock.on_change(lambda _offset: self._discard_prepared())
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> KalshiAuth:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        presign: bool = False,
+        presign_max_age_ms: int = 1000,
+    ) -> KalshiAuth:
         """Builds the auth from ``KALSHI_API_KEY_ID`` and ``KALSHI_PRIVATE_KEY_PATH``
         (or ``KALSHI_PRIVATE_KEY`` holding the PEM), with ``KALSHI_PRIVATE_KEY_PASSWORD``
         for an encrypted key."""
@@ -92,7 +99,7 @@ class KalshiAuth(httpx.Auth):
             raise KalshiConfigError("set KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY with the PEM)")
         source: str | bytes = path if path else (pem or "").encode("utf-8")
         key = load_private_key(source, env.get("KALSHI_PRIVATE_KEY_PASSWORD") or None)
-        return cls(key_id, key, **kwargs)  # type: ignore[arg-type]
+        return cls(key_id, key, clock=clock, presign=presign, presign_max_age_ms=presign_max_age_ms)
 
     @property
     def presign_stats(self) -> tuple[int, int] | None:
