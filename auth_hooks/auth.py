@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -17,6 +17,9 @@ from .errors import KalshiConfigError, error_code_and_message
 from .keys import SigningKey, load_private_key
 from .presign import SignaturePipeline
 from .signing import path_to_sign, sign_text, signature_headers, text_to_sign
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 logger = logging.getLogger("auth_hooks")
 
@@ -32,6 +35,8 @@ def _signing_threads() -> ThreadPoolExecutor:
     global _SIGNING_THREADS
     with _SIGNING_THREADS_LOCK:  # one pool per process, made on first async use
         if _SIGNING_THREADS is None:
+            from concurrent.futures import ThreadPoolExecutor  # async code only
+
             _SIGNING_THREADS = ThreadPoolExecutor(
                 max_workers=os.cpu_count() or 2, thread_name_prefix="kalshi-sign"
             )

@@ -124,10 +124,6 @@ class KalshiClient(AuthenticatedClient):
     # Two threads making their first request at once must not build two pools.
     _build_lock: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
 
-    @property
-    def auth(self) -> KalshiAuth:
-        return self._auth
-
     def get_httpx_client(self) -> httpx.Client:
         if self._client is None:
             with self._build_lock:

@@ -34,8 +34,6 @@ class KalshiKeyError(KalshiConfigError):
 class RequestOutcome(Exception):
     """Base of the three outcome classes. Carries what is known of the exchange's answer."""
 
-    outcome = "unknown"
-
     def __init__(
         self,
         reason: str,
@@ -68,13 +66,9 @@ class RequestOutcome(Exception):
 class NotSent(RequestOutcome):
     """The request never reached the exchange; sending it again is safe."""
 
-    outcome = "not_sent"
-
 
 class Rejected(RequestOutcome):
     """The exchange answered 4xx: the amend was not applied."""
-
-    outcome = "rejected"
 
 
 class RateLimited(Rejected):
@@ -83,8 +77,6 @@ class RateLimited(Rejected):
 
 class OutcomeUnknown(RequestOutcome):
     """The amend may or may not have been applied. Nothing was re-sent."""
-
-    outcome = "unknown"
 
 
 def error_code_and_message(body: bytes | str | Any) -> tuple[str | None, str | None]:

@@ -15,6 +15,10 @@ from .errors import KalshiConfigError
 
 PRICE_PLACES = 4
 COUNT_PLACES = 2
+# What a request may carry on the wire (openapi.yaml's patterns): price 2-4 decimals,
+# count 0-2, plain digits.
+WIRE_PRICE = re.compile(r"[0-9]+\.[0-9]{2,4}")
+WIRE_COUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 # Plain decimal notation only: no sign, exponent, NaN, Infinity or underscores.
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 

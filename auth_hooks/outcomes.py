@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -51,6 +50,7 @@ from .errors import (
     error_code_and_message,
     preview,
 )
+from .fixed_point import WIRE_COUNT, WIRE_PRICE
 from .ratelimit import AMEND_TOKEN_COST, RetryOn429, WriteTokenBucket
 
 logger = logging.getLogger("auth_hooks")
@@ -77,10 +77,6 @@ _200_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "average_fill_price": (str, type(None)),
     "average_fee_paid": (str, type(None)),
 }
-
-# What openapi.yaml accepts in a request (price 2-4 decimals, count 0-2).
-_REQUEST_PRICE = re.compile(r"[0-9]+\.[0-9]{2,4}")
-_REQUEST_COUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 # Transport errors raised before any byte of the request could have left.
 _NEVER_SENT = (
@@ -304,8 +300,8 @@ def _check_arguments(order_id: str, body: AmendOrderV2Request) -> None:
     # The model types price and count as str but does not enforce it: a float would go
     # out as a JSON number, which Kalshi rejects (and which is not the price meant).
     for name, value, pattern in (
-        ("price", body.price, _REQUEST_PRICE),
-        ("count", body.count, _REQUEST_COUNT),
+        ("price", body.price, WIRE_PRICE),
+        ("count", body.count, WIRE_COUNT),
     ):
         if not isinstance(value, str) or not pattern.fullmatch(value):
             raise KalshiConfigError(

@@ -19,7 +19,8 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+import attrs
 
 # What an amend costs from the write bucket (kalshi-facts.md: "amend costs 10 tokens").
 AMEND_TOKEN_COST = 10
@@ -161,7 +162,7 @@ class WriteTokenBucket:
             raise ValueError(f"cost must be in (0, burst={self.burst:g}], got {cost}")
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class RetryOn429:
     """Bounded, jittered exponential backoff for ``429`` only (never for anything that
     may have been applied).
@@ -174,9 +175,9 @@ class RetryOn429:
     max_attempts: int = 3
     base_delay_s: float = 0.05
     max_delay_s: float = 1.0
-    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    rng: random.Random = attrs.field(factory=random.Random, repr=False, eq=False)
 
-    def __post_init__(self) -> None:
+    def __attrs_post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be 1 or more (1: no retry)")
         if not 0 <= self.base_delay_s <= self.max_delay_s:
