@@ -16,7 +16,6 @@ import argparse
 import logging
 import os
 import sys
-import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
@@ -166,18 +165,15 @@ def _show_conversation(client: KalshiClient) -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG, format=f"{PROG}: %(message)s")
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    started: dict[int, float] = {}
     httpx_client = client.get_httpx_client()
 
     def on_request(request: httpx.Request) -> None:
-        started[id(request)] = time.perf_counter()
         _say(f"> {request.method} {request.url}")
         _say(f"> {request.content.decode('utf-8', 'replace')}")
 
     def on_response(response: httpx.Response) -> None:
-        response.read()
-        took = (time.perf_counter() - started.get(id(response.request), time.perf_counter())) * 1000
-        _say(f"< HTTP {response.status_code} in {took:.1f} ms")
+        response.read()  # httpx stamps elapsed once the body is in
+        _say(f"< HTTP {response.status_code} in {response.elapsed.total_seconds() * 1000:.1f} ms")
         _say(f"< {response.content.decode('utf-8', 'replace')}")
 
     httpx_client.event_hooks = {
