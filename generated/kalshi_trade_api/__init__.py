@@ -1,4 +1,4 @@
-"""A client library for accessing Kalshi Trade API - Amend Order (V2)"""
+"""A client library for accessing Kalshi Trade API - Amend Order (V2) and Get Order"""
 
 from .client import AuthenticatedClient, Client
 
