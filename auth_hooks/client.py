@@ -12,10 +12,11 @@ from attrs import define, field
 from kalshi_trade_api.client import AuthenticatedClient
 
 from .auth import KalshiAuth
+from .classify import aread_and_check, read_and_check
 from .errors import KalshiConfigError
-from .httpx_clients import ConnectRetryingTransport, LeanAsyncClient, LeanClient
-from .outcomes import check_response
+from .httpx_clients import LeanAsyncClient, LeanClient
 from .signing import KEY_HEADER
+from .transports import ConnectRetryingTransport
 
 # The spec's production and demo servers (openapi.yaml `servers`; a test keeps them in step).
 ENVIRONMENTS = {
@@ -133,7 +134,7 @@ class KalshiClient(AuthenticatedClient):
                     )
                     self._client = LeanClient(
                         transport=transport,
-                        event_hooks={"response": [_read_and_check]},
+                        event_hooks={"response": [read_and_check]},
                         **self._common_args(),
                     )
         return self._client
@@ -144,7 +145,7 @@ class KalshiClient(AuthenticatedClient):
                 if self._async_client is None:
                     self._async_client = LeanAsyncClient(
                         transport=self._async_transport or self._default_async_transport(),
-                        event_hooks={"response": [_aread_and_check]},
+                        event_hooks={"response": [aread_and_check]},
                         **self._common_args(),
                     )
         return self._async_client
@@ -191,13 +192,3 @@ class KalshiClient(AuthenticatedClient):
 
     def __repr__(self) -> str:
         return f"KalshiClient(base_url={self._base_url!r}, auth={self._auth!r})"
-
-
-def _read_and_check(response: httpx.Response) -> None:
-    response.read()
-    check_response(response)
-
-
-async def _aread_and_check(response: httpx.Response) -> None:
-    await response.aread()
-    check_response(response)

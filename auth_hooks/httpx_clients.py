@@ -1,4 +1,4 @@
-"""The httpx clients and async transport make_client builds.
+"""The httpx clients make_client builds.
 
 Lean clients: httpx's own, minus per-request work Kalshi's API never needs.
 
@@ -24,8 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
-from .outcomes import never_sent
 
 # Distinct (path, query) pairs remembered; a bot amending many orders recycles them.
 URL_CACHE_SIZE = 1024
@@ -112,33 +110,3 @@ class LeanAsyncClient(httpx.AsyncClient):
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
         return self._url_cache.build(super().build_request, method, url, kwargs)
-
-
-class ConnectRetryingTransport(httpx.AsyncBaseTransport):
-    """Retries an async request whose connection could not be made, like httpx's
-    ``retries=``, for transports that have no such option (httpx-aiohttp's ignores it).
-
-    Only errors that prove the request never left are retried (see
-    :func:`~auth_hooks.outcomes.never_sent`); delays 0, 0.5, 1 s as httpcore's.
-    """
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, retries: int) -> None:
-        self._inner = inner
-        self._retries = retries
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        attempt = 0
-        while True:
-            try:
-                return await self._inner.handle_async_request(request)
-            except httpx.TransportError as exc:
-                if attempt >= self._retries or not never_sent(exc):
-                    raise
-            if attempt:
-                import asyncio  # only async code reaches here
-
-                await asyncio.sleep(0.5 * 2 ** (attempt - 1))
-            attempt += 1
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()

@@ -13,7 +13,7 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
 from auth_hooks import ENVIRONMENTS
-from auth_hooks.outcomes import JSON_STATUSES
+from auth_hooks.classify import JSON_STATUSES
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
