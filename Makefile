@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 
 GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config generator-config.yml --meta none --fail-on-warning
-HANDWRITTEN := auth_hooks local_exchange kalshi_amend tests bench
+HANDWRITTEN := auth_hooks local_exchange kalshi_amend tests bench tools
 
 .PHONY: setup generate check-generated lint format typecheck pytest test demo bench clean
 
@@ -70,3 +70,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .bench
+
+# Our operations against a Kalshi-published OpenAPI document (JSON or YAML, whole or an
+# excerpt); deliberate differences are listed with their reasons in spec-deviations.yaml.
+.PHONY: spec-diff
+spec-diff: $(DEPS)
+	@test -n "$(UPSTREAM)" || { echo "usage: make spec-diff UPSTREAM=FILE" >&2; exit 2; }
+	$(BIN)/python -m tools.spec_diff "$(UPSTREAM)"
