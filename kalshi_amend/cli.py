@@ -8,6 +8,10 @@ Exit codes, one per outcome class (see auth_hooks.errors):
     3  outcome unknown (timeout or connection lost after sending, HTTP 5xx): the amend
        may have been applied; nothing was re-sent
     4  not sent (connection could not be made): safe to run again
+
+The amend's flags (``--ticker`` ... ``--expiration-time``, ``--subaccount``) are made
+from the generated request model and operation (see kalshi_amend.model_flags): a field
+added to openapi.yaml is a flag after ``make generate``, with no edit here.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import ssl
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
 
+import attrs
 import httpx
-from kalshi_trade_api.models import AmendOrderV2Request, BookSide
-from kalshi_trade_api.types import UNSET
+from kalshi_trade_api.api.orders import amend_order_v2
+from kalshi_trade_api.models import AmendOrderV2Request
 
 from auth_hooks import (
     KalshiAuth,
@@ -37,8 +43,17 @@ from auth_hooks.client import DEFAULT_TIMEOUT
 from auth_hooks.fixed_point import format_count, format_price
 from auth_hooks.outcomes import amend_order_detailed
 
+from . import model_flags
+from .model_flags import ModelFlag
+
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_NOT_SENT = 0, 1, 2, 3, 4
 PROG = "kalshi-amend"
+MAX_SUBACCOUNT = 63
+
+# What the amend's flags are made from. Module attributes, so a test can swap in a
+# model with a field the spec does not have yet.
+REQUEST_MODEL: type[AmendOrderV2Request] = AmendOrderV2Request
+OPERATION: Callable[..., Any] = amend_order_v2.sync_detailed
 
 
 class _UsageError(Exception):
@@ -51,7 +66,57 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _parser() -> argparse.ArgumentParser:
+@attrs.frozen
+class _Refinement:
+    """What the CLI adds to a generated flag: plainer help, or a check the model lacks.
+
+    Keyed by field name. The flags themselves all come from the generated code; a name
+    here that the generated code no longer has is unused (and tests/cli fails on it).
+    """
+
+    help: str | None = None
+    check: Callable[[Any], Any] | None = None  # value -> value sent; KalshiConfigError if bad
+
+
+def _not_empty(text: str) -> str:
+    if not text.strip():
+        raise KalshiConfigError("must not be empty")
+    return text
+
+
+def _subaccount(number: int) -> int:
+    if not 0 <= number <= MAX_SUBACCOUNT:
+        raise KalshiConfigError(f"must be between 0 and {MAX_SUBACCOUNT}, got {number}")
+    return number
+
+
+def _expiration_time(seconds: int) -> int:
+    if seconds < 0:  # the spec's "minimum: 0", which the generated model does not check
+        raise KalshiConfigError(f"must be 0 or a Unix time in seconds, got {seconds}")
+    return seconds
+
+
+REFINEMENTS: dict[str, _Refinement] = {
+    "ticker": _Refinement(check=_not_empty),
+    # Price and count go through the library's own formatters: the CLI accepts exactly
+    # what amend_order would, and says which flag was wrong.
+    "price": _Refinement("new price in dollars, 0 < P < 1, up to 4 decimals", format_price),
+    "count": _Refinement("new TOTAL count (filled + resting), > 0, up to 2 decimals", format_count),
+    "subaccount": _Refinement(f"0 (primary) to {MAX_SUBACCOUNT}", _subaccount),
+    "expiration_time": _Refinement(check=_expiration_time),
+}
+
+
+@attrs.frozen
+class Command:
+    """The parser, and the flags made from the generated code (what each one fills in)."""
+
+    parser: argparse.ArgumentParser
+    body_flags: list[ModelFlag]
+    query_flags: list[ModelFlag]
+
+
+def build_command() -> Command:
     parser = _Parser(
         prog=PROG,
         description="Amend a resting Kalshi order (price, total count, expiry). "
@@ -61,66 +126,63 @@ def _parser() -> argparse.ArgumentParser:
         "Exit: 0 applied, 1 rejected, 2 bad input, 3 outcome unknown, 4 not sent.",
     )
     parser.add_argument("order_id", metavar="ORDER_ID", help="the exchange's order id")
-    parser.add_argument("--ticker", required=True, help="market ticker of the order")
-    parser.add_argument("--side", required=True, choices=[side.value for side in BookSide])
-    parser.add_argument("--price", required=True, help="new price in dollars, 0 < P < 1, up to 4 decimals")
-    parser.add_argument(
-        "--count", required=True, help="new TOTAL count (filled + resting), > 0, up to 2 decimals"
-    )
-    parser.add_argument("--client-order-id", help="the order's current client order id")
-    parser.add_argument("--updated-client-order-id", help="a new client order id for the order")
-    parser.add_argument("--subaccount", type=int, help="0 (primary) to 63")
-    parser.add_argument("--exchange-index", type=int, help="exchange shard; omitted lets the exchange route")
-    parser.add_argument(
-        "--expiration-time", type=int, metavar="UNIX_SECONDS", help="new expiry; 0 = good till cancelled"
-    )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--env", choices=["prod", "demo"], help="Kalshi environment (or KALSHI_ENV)")
-    where.add_argument(
-        "--base-url", help="API base URL, e.g. http://127.0.0.1:8000/trade-api/v2 (or KALSHI_BASE_URL)"
-    )
-    parser.add_argument("--key-id", help="API key id (or KALSHI_API_KEY_ID)")
-    parser.add_argument(
-        "--private-key", metavar="PATH", help="private key PEM file (or KALSHI_PRIVATE_KEY_PATH)"
-    )
-    parser.add_argument("--timeout", default="10", help="seconds to wait for the exchange (default 10)")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show the exchange conversation on stderr"
-    )
-    return parser
+    # Groups print in the order made: the amend's flags first, the connection's after.
+    # The connection's options are known first, so that a field of the same name gets
+    # a prefixed flag instead of breaking the command.
+    own = _connection_options(argparse.ArgumentParser(add_help=False))
+    taken = {"-h", "--help"} | {option for action in own for option in action.option_strings}
+    body_flags = model_flags.body_flags(REQUEST_MODEL, taken=taken)
+    taken |= {flag.option for flag in body_flags}
+    query_flags = model_flags.query_flags(OPERATION, taken=taken)
+    amend = parser.add_argument_group("the amend (flags made from the API spec)")
+    for flag in [*body_flags, *query_flags]:
+        flag.add_to(amend, REFINEMENTS.get(flag.name, _Refinement()).help)
+    _connection_options(parser.add_argument_group("connection and output"))
+    return Command(parser, body_flags, query_flags)
 
 
-def _build_body(args: argparse.Namespace) -> AmendOrderV2Request:
+def _connection_options(group: argparse._ActionsContainer) -> list[argparse.Action]:
+    where = group.add_mutually_exclusive_group()
+    return [
+        where.add_argument("--env", choices=["prod", "demo"], help="Kalshi environment (or KALSHI_ENV)"),
+        where.add_argument(
+            "--base-url", help="API base URL, e.g. http://127.0.0.1:8000/trade-api/v2 (or KALSHI_BASE_URL)"
+        ),
+        group.add_argument("--key-id", help="API key id (or KALSHI_API_KEY_ID)"),
+        group.add_argument(
+            "--private-key", metavar="PATH", help="private key PEM file (or KALSHI_PRIVATE_KEY_PATH)"
+        ),
+        group.add_argument(
+            "--ca-file",
+            metavar="PATH",
+            help="PEM file of the CA(s) to trust for the exchange's TLS certificate, "
+            "e.g. the local exchange's (default: the system's)",
+        ),
+        group.add_argument("--timeout", default="10", help="seconds to wait for the exchange (default 10)"),
+        group.add_argument(
+            "-v", "--verbose", action="store_true", help="show the exchange conversation on stderr"
+        ),
+    ]
+
+
+def _values(flags: list[ModelFlag], args: argparse.Namespace) -> dict[str, Any]:
+    values = model_flags.values_of(flags, args)
+    for flag in flags:
+        check = REFINEMENTS.get(flag.name, _Refinement()).check
+        if check is not None and flag.name in values:
+            try:
+                values[flag.name] = check(values[flag.name])
+            except KalshiConfigError as exc:
+                raise _UsageError(f"{flag.option}: {exc}") from None
+    return values
+
+
+def _build_request(command: Command, args: argparse.Namespace) -> tuple[AmendOrderV2Request, dict[str, Any]]:
+    """The request body and the query parameters, from the flags."""
     if not args.order_id.strip():
         raise _UsageError("ORDER_ID: must not be empty")
-    if not args.ticker.strip():
-        raise _UsageError("--ticker: must not be empty")
-    if args.subaccount is not None and not 0 <= args.subaccount <= 63:
-        raise _UsageError(f"--subaccount: must be between 0 and 63, got {args.subaccount}")
-    if args.expiration_time is not None and args.expiration_time < 0:
-        raise _UsageError(
-            f"--expiration-time: must be 0 or a Unix time in seconds, got {args.expiration_time}"
-        )
-    try:
-        price = format_price(args.price)
-    except KalshiConfigError as exc:
-        raise _UsageError(f"--price: {exc}") from None
-    try:
-        count = format_count(args.count)
-    except KalshiConfigError as exc:
-        raise _UsageError(f"--count: {exc}") from None
-    return AmendOrderV2Request(
-        ticker=args.ticker,
-        side=BookSide(args.side),
-        price=price,
-        count=count,
-        client_order_id=args.client_order_id if args.client_order_id is not None else UNSET,
-        updated_client_order_id=(
-            args.updated_client_order_id if args.updated_client_order_id is not None else UNSET
-        ),
-        exchange_index=args.exchange_index if args.exchange_index is not None else UNSET,
-        expiration_time=args.expiration_time if args.expiration_time is not None else UNSET,
-    )
+    body = REQUEST_MODEL(**_values(command.body_flags, args))
+    return body, _values(command.query_flags, args)
 
 
 def _timeout(text: str) -> float:
@@ -131,6 +193,20 @@ def _timeout(text: str) -> float:
     if not 0 < seconds <= 600:
         raise _UsageError(f"--timeout: must be more than 0 and at most 600 seconds, got {text}")
     return seconds
+
+
+def _verify(ca_file: str | None) -> bool | ssl.SSLContext:
+    if ca_file is None:
+        return True
+    # Loaded here rather than passed on as a path, so a bad file is exit 2 naming the flag.
+    try:
+        return ssl.create_default_context(cafile=os.path.expanduser(ca_file))
+    except FileNotFoundError:
+        raise _UsageError(f"--ca-file: no such file: {ca_file}") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise _UsageError(
+            f"--ca-file: not a readable PEM file of CA certificates: {ca_file} ({exc})"
+        ) from None
 
 
 def _build_client(args: argparse.Namespace, environ: Mapping[str, str]) -> KalshiClient:
@@ -151,10 +227,11 @@ def _build_client(args: argparse.Namespace, environ: Mapping[str, str]) -> Kalsh
     else:
         env, base_url = environ.get("KALSHI_ENV") or None, environ.get("KALSHI_BASE_URL") or None
     seconds = _timeout(args.timeout)
+    verify = _verify(args.ca_file)
     # A dead host should say "not sent" quickly: connecting gets at most 3 s a try.
     timeout = httpx.Timeout(seconds, connect=min(seconds, DEFAULT_TIMEOUT.connect or seconds))
     try:
-        return make_client(auth, env=env, base_url=base_url, timeout=timeout)
+        return make_client(auth, env=env, base_url=base_url, timeout=timeout, verify=verify)
     except KalshiConfigError as exc:
         what = "env" if env and not base_url else "base-url" if base_url and not env else "env/base-url"
         raise _UsageError(f"{what}: {exc}") from None
@@ -196,18 +273,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     environ = os.environ if environ is None else environ
     warnings.formatwarning = _one_line_warning
     try:
-        args = _parser().parse_args(argv)
-        body = _build_body(args)
+        command = build_command()
+        args = command.parser.parse_args(argv)
+        body, query = _build_request(command, args)
         client = _build_client(args, environ)
     except _UsageError as exc:
         _say(f"error: {exc}")
         return EXIT_USAGE
     if args.verbose:
         _show_conversation(client)
-    subaccount = args.subaccount if args.subaccount is not None else UNSET
     try:
         with client:
-            response = amend_order_detailed(client, args.order_id, body, subaccount=subaccount)
+            response = amend_order_detailed(client, args.order_id, body, **query)
     except KalshiConfigError as exc:  # refused before sending, e.g. an order id of ".."
         _say(f"error: {exc}")
         return EXIT_USAGE
@@ -219,8 +296,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_REJECTED
     except OutcomeUnknown as exc:
         which = f"order {args.order_id}"
-        if args.updated_client_order_id:
-            which += f" (updated client order id {args.updated_client_order_id})"
+        if isinstance(body.updated_client_order_id, str):
+            which += f" (updated client order id {body.updated_client_order_id})"
         _say(
             f"OUTCOME UNKNOWN for {which}: the amend may have been applied; nothing was re-sent. Check the order. Cause: {exc.reason}"
         )
