@@ -15,10 +15,11 @@ from .errors import KalshiConfigError
 
 PRICE_PLACES = 4
 COUNT_PLACES = 2
-# What a request may carry on the wire (openapi.yaml's patterns): price 2-4 decimals,
-# count 0-2, plain digits.
-WIRE_PRICE = re.compile(r"[0-9]+\.[0-9]{2,4}")
-WIRE_COUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+# What a request may carry on the wire: openapi.yaml's patterns (price 2-4 decimals,
+# count 0-2), narrowed to the canonical form (no leading zeros, price below 1 dollar)
+# so that "00000.56" is refused rather than sent.
+WIRE_PRICE = re.compile(r"0\.[0-9]{2,4}")
+WIRE_COUNT = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]{1,2})?")
 # Plain decimal notation only: no sign, exponent, NaN, Infinity or underscores.
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 
@@ -59,6 +60,26 @@ def format_count(count: str | Decimal | int) -> str:
     if value <= 0:
         raise KalshiConfigError(f"count must be greater than 0, got {count}")
     return f"{value:.{COUNT_PLACES}f}"
+
+
+def check_wire_price(value: object) -> str:
+    """``value`` if it is a canonical price string for a request (0 < P < 1, 2-4 decimals)."""
+    if not isinstance(value, str) or not WIRE_PRICE.fullmatch(value) or not Decimal(value):
+        raise KalshiConfigError(
+            f"price must be a fixed-point string of dollars, 0 < P < 1 with 2-4 decimals, "
+            f"such as 0.5600 (format_price makes one), got {value!r}"
+        )
+    return value
+
+
+def check_wire_count(value: object) -> str:
+    """``value`` if it is a canonical count string for a request (> 0, up to 2 decimals)."""
+    if not isinstance(value, str) or not WIRE_COUNT.fullmatch(value) or not Decimal(value):
+        raise KalshiConfigError(
+            f"count must be a fixed-point string greater than 0 with up to 2 decimals, "
+            f"such as 10.00 (format_count makes one), got {value!r}"
+        )
+    return value
 
 
 def parse_fixed_point(text: str) -> Decimal:

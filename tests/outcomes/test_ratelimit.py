@@ -14,6 +14,8 @@ import pytest
 
 from auth_hooks import (
     AMEND_TOKEN_COST,
+    Conflict,
+    InvalidRequest,
     KalshiAuth,
     OutcomeUnknown,
     RateLimited,
@@ -111,7 +113,8 @@ def test_retry_on_429_gives_up_after_max_attempts(
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
-    ("status", "expected"), [(500, OutcomeUnknown), (503, OutcomeUnknown), (400, Rejected), (409, Rejected)]
+    ("status", "expected"),
+    [(500, OutcomeUnknown), (503, OutcomeUnknown), (400, InvalidRequest), (409, Conflict)],
 )
 def test_retry_on_429_never_resends_anything_else(
     key_files: dict[str, KeyFiles],

@@ -1,0 +1,123 @@
+"""What became of an amend whose outcome is unknown: read the order back and judge.
+
+:func:`resolve_amend` (and :func:`resolve_amend_async`) takes the
+:class:`~auth_hooks.errors.OutcomeUnknown` an amend raised, which carries the order id
+and what was asked, reads the order with Get Order (retried a bounded number of times
+within one deadline; a read changes nothing) and returns an :class:`AmendResolution`:
+
+* ``APPLIED``: the order shows the amend's end state. Exactly, by its client order id
+  when the amend carried an ``updated_client_order_id`` (client ids are permanent per
+  account, so the order carries it only if the amend was applied); otherwise by its
+  YES price and total count (filled + remaining, which later fills do not change).
+* ``NOT_APPLIED_WHEN_READ``: the order rests in another state. True as of the read
+  only: a request delayed on the way can still arrive until its signed timestamp
+  leaves the exchange's window (unpublished; users saw a few seconds pass and 30-60 s
+  refused).
+* ``ORDER_CLOSED``: the order is executed or canceled, so the amend no longer matters.
+* ``STILL_UNKNOWN``: the read failed too (``read_error`` says how).
+
+The amend itself is never sent again here.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+import attrs
+from kalshi_trade_api.api.orders import get_order
+from kalshi_trade_api.client import AuthenticatedClient
+from kalshi_trade_api.models import AmendOrderV2Request, GetOrderResponse, Order, OrderStatus
+
+from .call import Answer, ReadRetry, call_with_retry, call_with_retry_async
+from .errors import KalshiConfigError, OutcomeUnknown, RequestOutcome
+
+# Reading the order back: attempts in all, within one deadline.
+RESOLVE_ATTEMPTS = 4
+RESOLVE_DEADLINE_S = 15.0
+
+
+class Resolution(enum.Enum):
+    APPLIED = "applied"
+    NOT_APPLIED_WHEN_READ = "not_applied_when_read"
+    ORDER_CLOSED = "order_closed"
+    STILL_UNKNOWN = "still_unknown"
+
+
+@attrs.frozen
+class AmendResolution:
+    """The verdict on one unknown amend, with the order as read (no second call needed)."""
+
+    kind: Resolution
+    order_id: str
+    order: Order | None  # None only for STILL_UNKNOWN
+    content: bytes | None  # the Get Order body exactly as received
+    read_at: datetime | None  # when the answer of the read arrived (UTC)
+    read_error: RequestOutcome | None = None  # STILL_UNKNOWN only
+
+
+def resolve_amend(
+    client: AuthenticatedClient, outcome: OutcomeUnknown, *, deadline_s: float = RESOLVE_DEADLINE_S
+) -> AmendResolution:
+    """Reads the order of an unknown amend and says what happened to it."""
+    order_id, asked = _what_was_asked(outcome)
+    retry = ReadRetry(attempts=RESOLVE_ATTEMPTS, deadline=time.monotonic() + deadline_s)
+    try:
+        answer: Answer[GetOrderResponse] = call_with_retry(
+            get_order.sync_detailed, (order_id,), {"client": client}, retry
+        )
+    except RequestOutcome as failed:
+        return AmendResolution(Resolution.STILL_UNKNOWN, order_id, None, None, None, failed)
+    return judge(order_id, asked, answer)
+
+
+async def resolve_amend_async(
+    client: AuthenticatedClient, outcome: OutcomeUnknown, *, deadline_s: float = RESOLVE_DEADLINE_S
+) -> AmendResolution:
+    """The async twin of :func:`resolve_amend`."""
+    order_id, asked = _what_was_asked(outcome)
+    retry = ReadRetry(attempts=RESOLVE_ATTEMPTS, deadline=time.monotonic() + deadline_s)
+    try:
+        answer: Answer[GetOrderResponse] = await call_with_retry_async(
+            get_order.asyncio_detailed, (order_id,), {"client": client}, retry
+        )
+    except RequestOutcome as failed:
+        return AmendResolution(Resolution.STILL_UNKNOWN, order_id, None, None, None, failed)
+    return judge(order_id, asked, answer)
+
+
+def judge(order_id: str, asked: AmendOrderV2Request, answer: Answer[GetOrderResponse]) -> AmendResolution:
+    """The resolution for an order read back after an amend that asked for ``asked``."""
+    order = answer.parsed.order
+    read_at = datetime.now(UTC)
+    if _shows_amend(order, asked):
+        kind = Resolution.APPLIED
+    elif order.status != OrderStatus.RESTING:
+        kind = Resolution.ORDER_CLOSED
+    else:
+        kind = Resolution.NOT_APPLIED_WHEN_READ
+    return AmendResolution(kind, order_id, order, answer.content, read_at)
+
+
+def _shows_amend(order: Order, asked: AmendOrderV2Request) -> bool:
+    if isinstance(asked.updated_client_order_id, str):
+        return order.client_order_id == asked.updated_client_order_id
+    if order.status != OrderStatus.RESTING:
+        return False  # fills and cancels moved it on: the end state no longer tells
+    try:
+        price = Decimal(order.yes_price_dollars)
+        total = Decimal(order.fill_count_fp) + Decimal(order.remaining_count_fp)
+        return price == Decimal(asked.price) and total == Decimal(asked.count)
+    except (InvalidOperation, TypeError):
+        return False
+
+
+def _what_was_asked(outcome: OutcomeUnknown) -> tuple[str, AmendOrderV2Request]:
+    asked = outcome.request_body
+    if not isinstance(outcome, OutcomeUnknown) or outcome.order_id is None:
+        raise KalshiConfigError("resolve_amend takes the OutcomeUnknown that amend_order raised")
+    if not isinstance(asked, AmendOrderV2Request):
+        raise KalshiConfigError("this OutcomeUnknown carries no amend request: was it raised by amend_order?")
+    return outcome.order_id, asked
