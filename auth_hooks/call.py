@@ -231,9 +231,9 @@ def _prepare(
 def _build(http: httpx.Client | httpx.AsyncClient, request_kwargs: dict[str, Any]) -> httpx.Request:
     try:
         request = http.build_request(**request_kwargs)
-    except (TypeError, ValueError) as exc:  # a body json cannot encode (a Decimal, NaN...)
+    except (TypeError, ValueError, httpx.InvalidURL) as exc:  # a Decimal in a body, a URL too long
         raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
-    size = len(request.url.raw_path) + len(request.url.host)
+    size = len(request.url.raw_path) + len(request.url.raw_host)
     if size > MAX_URL_BYTES:
         raise KalshiConfigError(
             f"request URL is {size} bytes, more than the {MAX_URL_BYTES} servers accept "

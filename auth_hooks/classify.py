@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 import threading
 import types
 import typing
@@ -173,7 +174,10 @@ def field_hints(cls: type) -> dict[str, Any]:
     """The resolved type of each init field of an attrs model (cached per class)."""
     hints = _HINTS.get(cls)
     if hints is None:
-        resolved = typing.get_type_hints(cls)
+        # Generated models import the models they nest under TYPE_CHECKING only: resolve
+        # their names in the models package, which exports every model.
+        package = sys.modules.get(cls.__module__.rpartition(".")[0])
+        resolved = typing.get_type_hints(cls, localns=vars(package) if package else None)
         hints = {field.name: resolved[field.name] for field in attrs.fields(cls) if field.init}
         with _HINTS_LOCK:
             _HINTS[cls] = hints
