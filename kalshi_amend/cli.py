@@ -9,6 +9,20 @@ Exit codes, one per outcome class (see auth_hooks.errors):
        may have been applied; nothing was re-sent
     4  not sent (connection could not be made): safe to run again
 
+With ``--resolve``, an unknown outcome is resolved by reading the order back (Get
+Order; the amend itself is never sent again), and exits:
+
+    0  applied after all: the Get Order body (``{"order": {...}}``), exactly as
+       received, on stdout; stderr says the outcome was resolved
+    5  not applied as of the read: the order, as read, on stdout. A delayed amend can
+       still arrive until its signed timestamp expires at the exchange
+    6  the order is no longer resting (executed or canceled): the order on stdout
+    3  still unknown: reading the order failed too
+
+``--resolve`` without ``--updated-client-order-id`` has the library generate one (so
+the read-back is exact); it is reported on stderr, since the order's client order id
+becomes it if the amend was applied.
+
 The amend's flags (``--ticker`` ... ``--expiration-time``, ``--subaccount``) are made
 from the generated request model and operation (see kalshi_amend.model_flags): a field
 added to openapi.yaml is a flag after ``make generate``, with no edit here.
@@ -31,24 +45,27 @@ from kalshi_trade_api.api.orders import amend_order_v2
 from kalshi_trade_api.models import AmendOrderV2Request
 
 from auth_hooks import (
+    AmendNotApplied,
+    AmendResolution,
     KalshiAuth,
     KalshiClient,
     KalshiConfigError,
     NotSent,
+    OrderClosed,
     OutcomeUnknown,
     Rejected,
     make_client,
 )
 from auth_hooks.client import DEFAULT_TIMEOUT
 from auth_hooks.fixed_point import format_count, format_price
-from auth_hooks.outcomes import amend_order_detailed
+from auth_hooks.outcomes import MAX_SUBACCOUNT, ResolvedAmend, amend_order_detailed
 
 from . import model_flags
 from .model_flags import ModelFlag
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_NOT_SENT = 0, 1, 2, 3, 4
+EXIT_NOT_APPLIED, EXIT_ORDER_CLOSED = 5, 6
 PROG = "kalshi-amend"
-MAX_SUBACCOUNT = 63
 
 # What the amend's flags are made from. Module attributes, so a test can swap in a
 # model with a field the spec does not have yet.
@@ -123,7 +140,10 @@ def build_command() -> Command:
         "Never defaults to production: choose --env or --base-url.",
         epilog="Environment: KALSHI_API_KEY_ID, KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY with the PEM), "
         "KALSHI_PRIVATE_KEY_PASSWORD, KALSHI_ENV, KALSHI_BASE_URL. "
-        "Exit: 0 applied, 1 rejected, 2 bad input, 3 outcome unknown, 4 not sent.",
+        "Exit: 0 applied, 1 rejected, 2 bad input, 3 outcome unknown, 4 not sent; "
+        "with --resolve, after an unknown outcome: 0 applied (the order as read on stdout), "
+        "5 not applied as of the read, 6 order no longer resting (executed or canceled), "
+        "3 still unknown.",
     )
     parser.add_argument("order_id", metavar="ORDER_ID", help="the exchange's order id")
     # Groups print in the order made: the amend's flags first, the connection's after.
@@ -157,6 +177,12 @@ def _connection_options(group: argparse._ActionsContainer) -> list[argparse.Acti
             metavar="PATH",
             help="PEM file of the CA(s) to trust for the exchange's TLS certificate, "
             "e.g. the local exchange's (default: the system's)",
+        ),
+        group.add_argument(
+            "--resolve",
+            action="store_true",
+            help="after an unknown outcome, read the order back and say what happened (exit 0, 5, 6 "
+            "or 3); without --updated-client-order-id, one is generated and shown on stderr",
         ),
         group.add_argument("--timeout", default="10", help="seconds to wait for the exchange (default 10)"),
         group.add_argument(
@@ -284,7 +310,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         _show_conversation(client)
     try:
         with client:
-            response = amend_order_detailed(client, args.order_id, body, **query)
+            result = amend_order_detailed(client, args.order_id, body, resolve=args.resolve, **query)
     except KalshiConfigError as exc:  # refused before sending, e.g. an order id of ".."
         _say(f"error: {exc}")
         return EXIT_USAGE
@@ -294,10 +320,30 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except Rejected as exc:
         _say(str(exc.reason))
         return EXIT_REJECTED
+    except AmendNotApplied as exc:
+        _say_generated_id(body, exc.updated_client_order_id)
+        _say(
+            f"OUTCOME RESOLVED for order {args.order_id}: NOT APPLIED as of the read. {_as_read(exc.resolution)}"
+        )
+        _say(
+            "A delayed amend can still arrive until its signed timestamp expires at the exchange: "
+            "read the order again before sending a new one."
+        )
+        _print(exc.resolution.content)
+        return EXIT_NOT_APPLIED
+    except OrderClosed as exc:
+        _say_generated_id(body, exc.updated_client_order_id)
+        _say(
+            f"OUTCOME RESOLVED for order {args.order_id}: the order is no longer resting, "
+            f"the amend no longer matters. {_as_read(exc.resolution)}"
+        )
+        _print(exc.resolution.content)
+        return EXIT_ORDER_CLOSED
     except OutcomeUnknown as exc:
+        _say_generated_id(body, exc.updated_client_order_id)
         which = f"order {args.order_id}"
-        if isinstance(body.updated_client_order_id, str):
-            which += f" (updated client order id {body.updated_client_order_id})"
+        if exc.updated_client_order_id:
+            which += f" (updated client order id {exc.updated_client_order_id})"
         _say(
             f"OUTCOME UNKNOWN for {which}: the amend may have been applied; nothing was re-sent. Check the order. Cause: {exc.reason}"
         )
@@ -305,6 +351,40 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except NotSent as exc:
         _say(f"not sent, safe to run again: {exc.reason}")
         return EXIT_NOT_SENT
-    sys.stdout.buffer.write(response.content + b"\n")
-    sys.stdout.flush()
+    if isinstance(result, ResolvedAmend):
+        _say_generated_id(body, result.updated_client_order_id)
+        _say(
+            f"OUTCOME RESOLVED for order {args.order_id}: APPLIED (its answer was lost; the order, "
+            f"read back, shows the amend). {_as_read(result.resolution)} The order as read is on stdout."
+        )
+        _print(result.resolution.content)
+    else:
+        _say_generated_id(body, result.parsed.client_order_id if args.resolve else None)
+        _print(result.content)
     return EXIT_OK
+
+
+def _print(content: bytes | None) -> None:
+    sys.stdout.buffer.write((content or b"") + b"\n")
+    sys.stdout.flush()
+
+
+def _say_generated_id(asked: AmendOrderV2Request, sent: object) -> None:
+    """--resolve without --updated-client-order-id: the id the library chose, to adopt."""
+    if isinstance(sent, str) and sent != asked.updated_client_order_id:
+        _say(
+            f"updated client order id {sent} was generated for --resolve "
+            "(the order's client order id becomes it when the amend is applied)"
+        )
+
+
+def _as_read(resolution: AmendResolution) -> str:
+    order = resolution.order
+    if order is None:
+        return ""
+    read_at = f" at {resolution.read_at:%H:%M:%S} UTC" if resolution.read_at else ""
+    return (
+        f"Read{read_at}: {order.status}, YES price {order.yes_price_dollars}, "
+        f"filled {order.fill_count_fp} + resting {order.remaining_count_fp}, "
+        f"client order id {order.client_order_id}."
+    )

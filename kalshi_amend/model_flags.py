@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
+from kalshi_trade_api import models as generated_models
 from kalshi_trade_api.types import Unset
 
 Convert = Callable[[Any], Any]
@@ -178,16 +179,25 @@ def _make_flag(
     return ModelFlag(name, option, f"{where}.{name}", required, description, kwargs, convert)
 
 
+def _field_types(model: type) -> dict[str, Any]:
+    """The model's resolved annotations.
+
+    Generated models import the models they nest only under TYPE_CHECKING (to avoid
+    import cycles), so their names are looked up in the models package as well.
+    """
+    return typing.get_type_hints(model, localns=dict(vars(generated_models)))
+
+
 def body_flags(model: type, taken: Iterable[str] = ()) -> list[ModelFlag]:
     """One flag per init field of the generated attrs ``model``, required ones first."""
-    attrs.resolve_types(model)
+    hints = _field_types(model)
     descriptions = field_descriptions(model)
     taken_options = set(taken)
     flags = [
         _make_flag(
             "body",
             field.name,
-            field.type,
+            hints.get(field.name, str),
             field.default is attrs.NOTHING,
             descriptions.get(field.name),
             taken_options,

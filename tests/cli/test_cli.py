@@ -8,42 +8,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kalshi_trade_api.models import AmendOrderV2Request, BookSide
+from kalshi_trade_api.types import UNSET
 
+from auth_hooks import KalshiConfigError
+from auth_hooks.outcomes import check_amend_arguments
+from kalshi_amend import cli
 from kalshi_amend.cli import main
-from local_exchange import Exchange, RunningServer, serve
+from local_exchange import Exchange, RunningServer
+from tests.cli.conftest import TICKER
 from tests.support.keys import PASSWORD, KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
-
-TICKER = "KXTEST-26NOV25"
-
-
-@pytest.fixture
-def exchange(key_files: dict[str, KeyFiles]) -> Exchange:
-    exchange = Exchange()
-    exchange.add_market(TICKER)
-    exchange.add_account("me", key_files["ed25519"].public_pem)
-    exchange.add_account("me-rsa", key_files["rsa_pkcs1"].public_pem, account="me")
-    exchange.add_account("other", key_files["rsa_pkcs8"].public_pem)
-    return exchange
-
-
-@pytest.fixture
-def server(exchange: Exchange) -> Iterator[RunningServer]:
-    with serve(exchange) as running:
-        yield running
-
-
-@pytest.fixture
-def env(key_files: dict[str, KeyFiles], server: RunningServer) -> dict[str, str]:
-    return {
-        "KALSHI_API_KEY_ID": "me",
-        "KALSHI_PRIVATE_KEY_PATH": str(key_files["ed25519"].path),
-        "KALSHI_BASE_URL": server.base_url,
-    }
 
 
 def _order(exchange: Exchange, price: str = "0.40", count: str = "10", **kwargs: object) -> str:
@@ -141,7 +119,7 @@ def test_exit_1_rejected_gives_one_readable_line(
     ("status", "body", "expected"),
     [
         (499, b"<html>client closed</html>", "kalshi-amend: HTTP 499 -: <html>client closed</html>"),
-        (400, b"{truncated", "kalshi-amend: HTTP 400 with a body that is not a JSON object: {truncated"),
+        (400, b"{truncated", "kalshi-amend: HTTP 400 -: {truncated"),
         (403, b'{"msg": "forbidden"}', "kalshi-amend: HTTP 403 -: forbidden"),
         (
             401,
@@ -183,6 +161,7 @@ def test_exit_1_for_odd_4xx_bodies_and_statuses(
         (["--count", "inf"], "--count: count must be a plain decimal number"),
         (["--side", "buy"], "argument --side: invalid choice: 'buy'"),
         (["--subaccount", "64"], "--subaccount: must be between 0 and 63"),
+        (["--subaccount=-1"], "--subaccount: must be between 0 and 63"),
         (["--subaccount", "x"], "argument --subaccount: invalid int value"),
         (["--expiration-time", "-5"], "--expiration-time: must be 0 or a Unix time"),
         (["--timeout", "0"], "--timeout: must be more than 0"),
@@ -204,6 +183,32 @@ def test_exit_2_bad_input_names_the_option_and_sends_nothing(
     assert message in err
     assert "Traceback" not in err
     assert exchange.post_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("price", "count", "subaccount"),
+    [("0.56", "10", "0"), ("00000.56", "0010", "63"), (".5", "1.5", "3"), ("0.5600", "10.00", None)],
+)
+def test_what_the_cli_accepts_passes_the_librarys_own_checks(
+    price: str, count: str, subaccount: str | None
+) -> None:
+    # One set of rules (issue 11): the CLI formats what it is given, and the library's
+    # checks, which amend_order applies before sending, accept the result.
+    extra = ["--subaccount", subaccount] if subaccount is not None else []
+    command = cli.build_command()
+    args = command.parser.parse_args(_args("o1", *extra, price=price, count=count))
+    body, query = cli._build_request(command, args)
+    check_amend_arguments("o1", body, query.get("subaccount", UNSET))
+
+
+@pytest.mark.parametrize("subaccount", [-1, 64])
+def test_the_subaccount_range_is_the_librarys(subaccount: int) -> None:
+    with pytest.raises(KalshiConfigError):
+        check_amend_arguments("o1", AmendOrderV2Request(TICKER, BookSide.BID, "0.5600", "10.00"), subaccount)
+    command = cli.build_command()
+    args = command.parser.parse_args(_args("o1", f"--subaccount={subaccount}"))
+    with pytest.raises(cli._UsageError, match="--subaccount: must be between 0 and 63"):
+        cli._build_request(command, args)
 
 
 @pytest.mark.parametrize(

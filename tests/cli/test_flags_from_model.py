@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
@@ -197,3 +197,30 @@ def test_a_percent_sign_in_a_description_does_not_break_help(
     with pytest.raises(SystemExit):
         cli.build_command().parser.parse_args(["--help"])
     assert re.search(r"At most this % of the notional, e.g. 5%\.", _normalised(capsys.readouterr().out))
+
+
+if TYPE_CHECKING:  # as the generated models import the models they nest
+    from kalshi_trade_api.models import ErrorResponse
+
+
+@attrs.define
+class _WithNestedModel(AmendOrderV2Request):
+    """
+    Attributes:
+        note (ErrorResponse | Unset): A nested object, written as JSON on the command line.
+    """
+
+    note: ErrorResponse | Unset = UNSET
+
+
+def test_a_nested_model_field_takes_json_and_becomes_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kalshi_trade_api.models import ErrorResponse
+
+    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithNestedModel)
+    command = cli.build_command()
+    args = command.parser.parse_args([*REQUIRED_ARGS, "--note", '{"code": "x", "message": "y"}'])
+    body, _query = cli._build_request(command, args)
+    assert isinstance(body, _WithNestedModel)
+    assert isinstance(body.note, ErrorResponse)
+    with pytest.raises(cli._UsageError, match="argument --note: not valid JSON"):
+        command.parser.parse_args([*REQUIRED_ARGS, "--note", "{"])
