@@ -16,9 +16,11 @@ a chunked request body is refused (501), which no client under test sends.
 Ground truth the proxy guarantees: every forwarded request goes upstream exactly once,
 on a fresh upstream connection (so the proxy itself can never send anything twice), and
 the upstream answer is read in full BEFORE the client sees anything of the fault. When
-a forwarded fault reaches the client the exchange has finished with the request, so a
-client that then reads the order sees the final state (:meth:`FaultProxy.wait_settled`
-covers the one exception, a client that gave up on its own before the answer came).
+a forwarded fault reaches the client the exchange has finished with the request. The
+exception is a client that gives up on its own (its timeout) while the exchange is
+still working: each record keeps when the request went upstream and when its answer
+came back, so a test can tell whether a later read could have seen it, or wait for it
+(:meth:`FaultProxy.wait_settled`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import contextlib
 import hashlib
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -81,6 +84,10 @@ class ProxyRecord:
     client_status: int | None = None  # the status line the client got (None: none at all)
     error: str | None = None  # an unplanned failure (upstream unreachable, ...)
     done: bool = False
+    # time.monotonic() when the last byte went upstream, and when the whole answer was
+    # back: whatever the exchange did with the request, it did between the two.
+    forwarded_at: float | None = None
+    answered_at: float | None = None
 
 
 Schedule = Callable[[RequestInfo], Fault]
@@ -308,7 +315,7 @@ class FaultProxy:
                 try:
                     up_writer.write(_request_bytes(info))
                     await up_writer.drain()
-                    self._update(index, forwarded=True)
+                    self._update(index, forwarded=True, forwarded_at=time.monotonic())
                     answer = await _read_answer(up_reader, info.method)
                 finally:
                     up_writer.close()
@@ -321,7 +328,12 @@ class FaultProxy:
         ) as error:
             self._update(index, error=f"upstream: {type(error).__name__}: {error}")
             return None
-        self._update(index, upstream_status=answer.status, upstream_body=_unchunked(answer))
+        self._update(
+            index,
+            upstream_status=answer.status,
+            upstream_body=_unchunked(answer),
+            answered_at=time.monotonic(),
+        )
         return answer
 
     async def _read_request(self, reader: asyncio.StreamReader) -> _Request:
