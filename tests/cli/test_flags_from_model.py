@@ -13,7 +13,7 @@ from kalshi_trade_api.api.orders import amend_order_v2
 from kalshi_trade_api.models import AmendOrderV2Request
 from kalshi_trade_api.types import UNSET, Unset
 
-from kalshi_amend import cli
+from kalshi_amend import cli, options_table
 from kalshi_amend.model_flags import docstring_section
 from tests.support.keys import KeyFiles
 from tests.support.verifying_server import SignatureCheckingServer
@@ -224,3 +224,13 @@ def test_a_nested_model_field_takes_json_and_becomes_the_model(monkeypatch: pyte
     assert isinstance(body.note, ErrorResponse)
     with pytest.raises(cli._UsageError, match="argument --note: not valid JSON"):
         command.parser.parse_args([*REQUIRED_ARGS, "--note", "{"])
+
+
+def test_the_readme_options_table_is_made_from_the_same_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithPostOnly)
+    table = options_table.markdown()
+    for name in [field.name for field in attrs.fields(_WithPostOnly) if field.init] + sorted(
+        _query_parameters()
+    ):
+        assert f"`{name}`" in table
+    assert "| `--post-only` / `--no-post-only` |  | If true, the amend must not take liquidity;" in table
