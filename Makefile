@@ -77,3 +77,11 @@ clean:
 spec-diff: $(DEPS)
 	@test -n "$(UPSTREAM)" || { echo "usage: make spec-diff UPSTREAM=FILE" >&2; exit 2; }
 	$(BIN)/python -m tools.spec_diff "$(UPSTREAM)"
+
+# An additive spec change needs no hand edit: in a copy of the repo, add a request field,
+# response fields, an enum value and an operation to openapi.yaml, regenerate, run
+# REGEN_TESTS there, build a wheel, and use each addition from the library and the CLI.
+REGEN_TESTS ?= tests/spec tests/generated tests/cli
+.PHONY: check-regen
+check-regen: $(STAMP)
+	$(BIN)/python -m tools.check_regen --tests "$(REGEN_TESTS)"

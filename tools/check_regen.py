@@ -1,0 +1,500 @@
+"""``make check-regen``: an additive change to openapi.yaml needs no hand edit anywhere else.
+
+    python -m tools.check_regen [--tests "tests/spec tests/cli"] [--keep] [--from-head]
+
+In a copy of the repo (the working tree, or HEAD with --from-head; without .git, .venv and
+caches) the spec gets, by component name:
+  (a) an optional boolean request field, AmendOrderV2Request.post_only;
+  (b) an optional string response field on AmendOrderV2Response and on Order;
+  (c) a new value of a response enum, OrderStatus "pending";
+  (d) a new GET operation with its own model, GET /exchange/status -> ExchangeStatus.
+The copy is regenerated with its own ``make generate``, its tests run against the copy's code
+(a canary test fails if anything is imported from elsewhere), and a wheel is built from it.
+Then, inside the copy, each addition is used: (a) through the library (the model, and a signed
+amend through make_client/amend_order that the copy's local exchange must refuse naming the
+field, which proves it was sent) and through ``python -m kalshi_amend`` (--help lists the flag,
+a run with it reaches the exchange); (b), (c), (d) through ``auth_hooks.call`` against a stub
+server that answers with the new field, value and operation. Each failure is one line naming
+what would have needed a hand edit; exit 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+DEFAULT_TESTS = "tests/spec tests/generated tests/cli"
+# It runs the venv's installed kalshi-amend script, which is ROOT's editable install and
+# not the copy: it proves nothing here (the copy's CLI is run by the usage checks instead).
+DESELECTED = ("tests/cli/test_cli.py::test_the_installed_command_runs_without_traceback",)
+SKIPPED = (
+    ".git",
+    ".venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".bench",
+)
+SKIPPED_SUFFIXES = (".egg-info", ".pyc")
+
+# The additions. Their names are used both to edit the copy's spec and to use the result.
+REQUEST_MODEL, REQUEST_FIELD = "AmendOrderV2Request", "post_only"
+RESPONSE_MODELS, RESPONSE_FIELD = ("AmendOrderV2Response", "Order"), "regen_added_note"
+ENUM_OWNER, ENUM_VALUE = "Order", "pending"  # the enum is whichever component Order.status uses
+NEW_PATH, NEW_OPERATION, NEW_TAG = "/exchange/status", "GetExchangeStatus", "exchange"
+NEW_MODULE = "kalshi_trade_api.api.exchange.get_exchange_status"
+NEW_MODEL, NEW_MODEL_FIELD = "ExchangeStatus", "trading_active"
+CANARY = '''"""Planted by check-regen: fails if the tests import code from outside this copy."""
+from pathlib import Path
+
+import attrs
+
+
+def test_check_regen_runs_against_the_copy() -> None:
+    import auth_hooks
+    import kalshi_amend
+    import kalshi_trade_api
+    import local_exchange
+    from kalshi_trade_api.models import {model}
+
+    root = Path(__file__).resolve().parents[1]
+    for module in (auth_hooks, kalshi_amend, kalshi_trade_api, local_exchange):
+        assert Path(module.__file__).resolve().is_relative_to(root), module.__file__
+    assert "{field}" in attrs.fields_dict({model})
+'''
+
+
+# -- the spec edits --------------------------------------------------------------------
+
+
+def _enum_schema(schemas: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
+    """The schema holding the enum of a property: a $ref'd component, an anyOf branch or inline."""
+    candidates: list[dict[str, Any]] = [
+        prop,
+        *prop.get("anyOf", []),
+        *prop.get("oneOf", []),
+        *prop.get("allOf", []),
+    ]
+    for candidate in candidates:
+        if "$ref" in candidate:
+            candidate = schemas[candidate["$ref"].rsplit("/", 1)[1]]
+        if "enum" in candidate:
+            return candidate
+    raise KeyError(f"no enum in {prop}")
+
+
+def add_additions(spec: dict[str, Any]) -> dict[str, Any]:
+    """Applies the four additive changes to a loaded openapi.yaml, in place; returns it."""
+    schemas = spec["components"]["schemas"]
+    schemas[REQUEST_MODEL]["properties"][REQUEST_FIELD] = {
+        "type": "boolean",
+        "description": "Added by check-regen: only rest, never take liquidity.",
+    }
+    for model in RESPONSE_MODELS:
+        schemas[model]["properties"][RESPONSE_FIELD] = {
+            "type": "string",
+            "description": "Added by check-regen: an optional note.",
+        }
+    enum: list[Any] = _enum_schema(schemas, schemas[ENUM_OWNER]["properties"]["status"])["enum"]
+    enum.append(ENUM_VALUE)
+    schemas[NEW_MODEL] = {
+        "type": "object",
+        "description": "Added by check-regen: whether the exchange is trading.",
+        "required": [NEW_MODEL_FIELD],
+        "properties": {NEW_MODEL_FIELD: {"type": "boolean", "description": "True while trading is open."}},
+    }
+    # Errors and security as the spec's other reads have them (Get Order), whatever they are.
+    reads = [item["get"] for item in spec["paths"].values() if "get" in item]
+    operation: dict[str, Any] = {
+        "operationId": NEW_OPERATION,
+        "summary": "Exchange status (added by check-regen)",
+        "tags": [NEW_TAG],
+        "responses": {
+            "200": {
+                "description": "The exchange's status.",
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{NEW_MODEL}"}}},
+            },
+            **{
+                code: r
+                for read in reads[:1]
+                for code, r in read.get("responses", {}).items()
+                if str(code) != "200"
+            },
+        },
+    }
+    if reads and "security" in reads[0]:
+        operation["security"] = reads[0]["security"]
+    spec["paths"][NEW_PATH] = {"get": operation}
+    tags = spec.setdefault("tags", [])
+    if all(tag.get("name") != NEW_TAG for tag in tags):
+        tags.append({"name": NEW_TAG, "description": "The exchange itself (added by check-regen)."})
+    return spec
+
+
+# -- the parent: copy, edit, regenerate, test, probe -----------------------------------
+
+
+def _ignore(_directory: str, names: list[str]) -> set[str]:
+    return {name for name in names if name in SKIPPED or name.endswith(SKIPPED_SUFFIXES)}
+
+
+def _copy_repo(target: Path, from_head: bool) -> None:
+    if from_head:
+        target.mkdir()
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    else:
+        # copy2 keeps mtimes, so make in the copy sees its set-up stamps as up to date.
+        shutil.copytree(ROOT, target, ignore=_ignore, copy_function=shutil.copy2, symlinks=True)
+    # The pinned generator, ruff and pytest: the copy uses this venv, as make would.
+    (target / ".venv").symlink_to(ROOT / ".venv")
+
+
+def copy_environment(copy: Path) -> dict[str, str]:
+    """The copy's code first on the path, so the venv's editable install of ROOT cannot shadow it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MAKE", "MFLAGS"))}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = os.pathsep.join([str(copy), str(copy / "generated")])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _run(step: str, command: list[str], copy: Path, env: dict[str, str], timeout: float = 300) -> str | None:
+    """None when the command succeeds, else a failure line with the end of its output."""
+    try:
+        done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"{step}: did not finish in {timeout:.0f} s"
+    if done.returncode == 0:
+        return None
+    tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
+    return f"{step}: failed (exit {done.returncode})\n" + "\n".join(f"    {line}" for line in tail)
+
+
+def _wheel_has_new_module(copy: Path, env: dict[str, str], out: Path) -> str | None:
+    """A user installs the package, not the tree: the new operation's module must be in the wheel."""
+    failed = _run(
+        "building a wheel of the regenerated copy",
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+        ],
+        copy,
+        {**env, "PYTHONWARNINGS": "ignore"},
+    )
+    if failed:
+        return failed
+    wanted = NEW_MODULE.replace(".", "/") + ".py"
+    for wheel in out.glob("*.whl"):
+        if wanted in zipfile.ZipFile(wheel).namelist():
+            return None
+    return (
+        f"(d) new operation {NEW_OPERATION}: {wanted} is missing from the built wheel "
+        "(pyproject.toml lists the packages by hand; a new tag is a new package)"
+    )
+
+
+def check(tests: str, keep: bool, from_head: bool) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix="check-regen-"))
+    copy = work / "repo"
+    try:
+        _copy_repo(copy, from_head)
+        spec_path = copy / "openapi.yaml"
+        spec = add_additions(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
+        spec_path.write_text(
+            yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
+        )
+        env = copy_environment(copy)
+        # -o: the venv is shared and already set up; never re-install into it from here.
+        failed = _run(
+            "make generate in the copy", ["make", "-o", ".venv/.deps-installed", "generate"], copy, env
+        )
+        if failed:
+            return [failed]
+        canary = copy / "tests" / "test_check_regen_canary.py"
+        canary.write_text(CANARY.format(model=REQUEST_MODEL, field=REQUEST_FIELD), encoding="utf-8")
+        pytest = [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+        pytest += [f"--deselect={test}" for test in DESELECTED]
+        failures = [
+            line
+            for line in (
+                _run(f"the copy's tests ({tests})", [*pytest, str(canary), *tests.split()], copy, env),
+                _wheel_has_new_module(copy, env, work / "wheel"),
+            )
+            if line
+        ]
+        # This file runs as a script (its own directory first on sys.path, not ROOT), so
+        # everything the usage checks import comes from the copy.
+        probe = subprocess.run(
+            [str(VENV_BIN / "python"), str(Path(__file__).resolve()), "--probe", str(copy)],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        failures += [line for line in probe.stdout.splitlines() if line.strip()]
+        if probe.returncode not in (0, 1) or (probe.returncode == 1 and not probe.stdout.strip()):
+            failures.append(
+                f"the usage checks crashed (exit {probe.returncode}): {probe.stderr.strip()[-2000:]}"
+            )
+        return failures
+    finally:
+        if keep:
+            print(f"check-regen: the copy is kept at {copy}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# -- the probe: runs inside the copy, with the copy's regenerated code -----------------
+
+
+def _example(schema: Any, schemas: dict[str, Any]) -> Any:
+    """A value that fits a schema of the copy's spec (its own example where it has one)."""
+    if not isinstance(schema, dict):
+        return None
+    if "$ref" in schema:
+        return _example(
+            {**schemas[schema["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in schema.items() if k != "$ref"}},
+            schemas,
+        )
+    for branch in [*schema.get("allOf", []), *schema.get("anyOf", []), *schema.get("oneOf", [])]:
+        if branch.get("type") != "null":
+            return _example(branch, schemas)
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = next((k for k in kind if k != "null"), None) if isinstance(kind, list) else kind
+    if kind == "object":
+        return {name: _example(schema["properties"][name], schemas) for name in schema.get("required", [])}
+    return {"string": "x", "integer": 1, "number": 1, "boolean": True, "array": []}.get(str(kind))
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """Answers every GET/POST with the JSON body registered for the end of its path."""
+
+    answers: ClassVar[dict[str, Any]] = {}
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        key = next((k for k in self.answers if self.path.split("?")[0].endswith(k)), None)
+        body = json.dumps(self.answers[key] if key else {"error": {"code": "not_found"}}).encode()
+        self.send_response(200 if key else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _stub_server(answers: dict[str, Any]) -> Iterator[str]:
+    handler = type("Stub", (_Stub,), {"answers": answers})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/trade-api/v2"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _probe(root: Path) -> list[str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from kalshi_trade_api import models
+
+    import auth_hooks
+    from local_exchange import Exchange, serve
+
+    failures: list[str] = []
+    schemas = yaml.safe_load((root / "openapi.yaml").read_text(encoding="utf-8"))["components"]["schemas"]
+    private = ed25519.Ed25519PrivateKey.generate()
+    auth = auth_hooks.KalshiAuth("check-regen-key", private)
+    ticker = "CHECKREGEN-26DEC-T1"
+    # Any: the field exists only in the copy's regenerated model, not in the one mypy sees.
+    request_model: Any = models.AmendOrderV2Request
+    order_fields = {"ticker": ticker, "side": models.BookSide("bid"), "price": "0.4100", "count": "5.00"}
+    body = request_model(**order_fields, **{REQUEST_FIELD: True})
+
+    def attempt(what: str, action: Callable[[], str | None]) -> None:
+        try:
+            problem = action()
+        except Exception as error:  # any breakage is a finding, reported with its type
+            problem = f"{type(error).__name__}: {error}"
+        if problem:
+            failures.append(f"{what}: {' '.join(problem.split())}")
+
+    attempt(
+        f"(a) request field {REQUEST_MODEL}.{REQUEST_FIELD} in the model",
+        lambda: None if body.to_dict().get(REQUEST_FIELD) is True else f"to_dict() gave {body.to_dict()}",
+    )
+
+    exchange = Exchange()
+    exchange.add_market(ticker)
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    exchange.add_account(auth.key_id, public)
+    order_id = exchange.place_order(auth.key_id, ticker, "bid", "0.40", "5")
+    key_path = root.parent / "check-regen-key.pem"
+    key_path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    with serve(exchange) as server:
+        ca = getattr(server, "ca_path", None)
+        verify: Any = str(ca) if ca else True
+
+        def signed_amend() -> str | None:
+            client = auth_hooks.make_client(auth, base_url=server.base_url, verify=verify)
+            try:
+                auth_hooks.amend_order(client, order_id, body)
+            except auth_hooks.Rejected as refused:
+                said = f"{refused.message} {refused.body!r}"
+                if refused.status == 400 and REQUEST_FIELD in said:
+                    return None
+                return f"the exchange answered {refused.status} without naming it: {refused.message}"
+            return "the local exchange applied the amend without refusing or modelling the field"
+
+        attempt(
+            f"(a) request field {REQUEST_FIELD} on the wire (signed amend to the local exchange)",
+            signed_amend,
+        )
+
+        cli = [sys.executable, "-m", "kalshi_amend"]
+        option = "--" + REQUEST_FIELD.replace("_", "-")
+
+        def cli_help() -> str | None:
+            text = subprocess.run([*cli, "--help"], capture_output=True, text=True, timeout=60).stdout
+            missing = [o for o in (option, "--no-" + option[2:]) if o not in text]
+            return f"kalshi-amend --help lacks {', '.join(missing)}" if missing else None
+
+        def cli_run() -> str | None:
+            env = {**os.environ, "KALSHI_API_KEY_ID": auth.key_id, "KALSHI_PRIVATE_KEY_PATH": str(key_path)}
+            args = [order_id, "--ticker", ticker, "--side", "bid", "--price", "0.41", "--count", "5", option]
+            args += ["--base-url", server.base_url, *(["--ca-file", str(ca)] if ca else [])]
+            done = subprocess.run([*cli, *args], capture_output=True, text=True, timeout=60, env=env)
+            if done.returncode == 1 and REQUEST_FIELD in done.stderr:
+                return None
+            return f"kalshi-amend {option} exited {done.returncode}: {done.stderr.strip()[-300:]}"
+
+        attempt(f"(a) request field {REQUEST_FIELD} as a CLI flag", cli_help)
+        attempt(f"(a) request field {REQUEST_FIELD} through the CLI to the exchange", cli_run)
+
+    enum_property = next(
+        name
+        for name, prop in schemas[ENUM_OWNER]["properties"].items()
+        if ENUM_VALUE in _enum_schema_or_empty(schemas, prop)
+    )
+    order = {**_example(schemas[ENUM_OWNER], schemas), enum_property: ENUM_VALUE, RESPONSE_FIELD: "note"}
+    answers = {
+        "/amend": {"order_id": order_id, "ts_ms": int(time.time() * 1000), RESPONSE_FIELD: "note"},
+        f"/orders/{order_id}": {"order": order},
+        NEW_PATH: {NEW_MODEL_FIELD: True},
+    }
+    with _stub_server(answers) as base_url:
+        client = auth_hooks.make_client(auth, base_url=base_url)
+
+        def amend_response_field() -> str | None:
+            result = auth_hooks.amend_order(client, order_id, request_model(**order_fields))
+            got = getattr(result, RESPONSE_FIELD, None)
+            return None if got == "note" else f"amend_order's result has {RESPONSE_FIELD}={got!r}"
+
+        def read_order() -> Any:
+            get_order = importlib.import_module("kalshi_trade_api.api.orders.get_order")
+            return auth_hooks.call(get_order.sync_detailed, order_id, client=client).order
+
+        def order_field() -> str | None:
+            got = getattr(read_order(), RESPONSE_FIELD, None)
+            return None if got == "note" else f"Order.{RESPONSE_FIELD} read as {got!r}"
+
+        def order_enum() -> str | None:
+            got = getattr(read_order(), enum_property)
+            return None if got == ENUM_VALUE else f"Order.{enum_property} read as {got!r}"
+
+        def new_operation() -> str | None:
+            module = importlib.import_module(NEW_MODULE)
+            result = auth_hooks.call(module.sync_detailed, client=client)
+            if type(result).__name__ != NEW_MODEL or getattr(result, NEW_MODEL_FIELD, None) is not True:
+                return f"call() gave {result!r}"
+            return None
+
+        attempt(
+            f"(b) response field AmendOrderV2Response.{RESPONSE_FIELD} through amend_order",
+            amend_response_field,
+        )
+        attempt(f"(b) response field Order.{RESPONSE_FIELD} through call(get_order)", order_field)
+        attempt(f"(c) enum value {enum_property}={ENUM_VALUE!r} through call(get_order)", order_enum)
+        attempt(f"(d) new operation {NEW_OPERATION} through call() via make_client", new_operation)
+    return failures
+
+
+def _enum_schema_or_empty(schemas: dict[str, Any], prop: dict[str, Any]) -> list[Any]:
+    try:
+        return list(_enum_schema(schemas, prop)["enum"])
+    except KeyError:
+        return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="check-regen", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--tests", default=DEFAULT_TESTS, help=f"test paths to run in the copy ({DEFAULT_TESTS})"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the copy and print where it is")
+    parser.add_argument("--from-head", action="store_true", help="copy the last commit, not the working tree")
+    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # the copy to use the additions in
+    args = parser.parse_args(argv)
+    if args.probe:
+        failures = _probe(args.probe.resolve())
+    else:
+        started = time.monotonic()
+        failures = check(args.tests, args.keep, args.from_head)
+        summary = f"{len(failures)} failure(s)" if failures else "every addition works with no hand edit"
+        print(f"check-regen: {summary} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    for line in failures:
+        print(f"check-regen: {line}" if not args.probe else line)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
