@@ -354,3 +354,25 @@ def test_the_installed_command_runs_without_traceback(env: dict[str, str], excha
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["order_id"] == order_id
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "--ca-file: no such file"), (b"not a certificate\n", "--ca-file: not a readable PEM file")],
+)
+def test_exit_2_for_a_ca_file_that_cannot_be_used(
+    exchange: Exchange,
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes | None,
+    message: str,
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    if content is not None:
+        ca_file.write_bytes(content)
+    assert main([*_args(_order(exchange)), "--ca-file", str(ca_file)], env) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert exchange.post_count() == 0
