@@ -25,7 +25,7 @@ from .errors import (
     OrderAlreadyExists,
     ServiceUnavailable,
 )
-from .exchange import BookSnapshot, Exchange, Fault, RequestRecord
+from .exchange import AppliedAmend, BookSnapshot, Exchange, Fault, RequestRecord
 from .money import PriceGrid
 from .seed import SeedError, apply_seed, load_seed
 from .server import RunningServer, serve
@@ -34,6 +34,7 @@ __all__ = [
     "AmendRequest",
     "AmendResult",
     "ApiKey",
+    "AppliedAmend",
     "AuthenticationFailed",
     "BookSnapshot",
     "Exchange",

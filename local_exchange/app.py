@@ -1,17 +1,22 @@
-"""The Starlette application: Amend Order (V2) under /trade-api/v2, admin views under /_admin.
+"""The Starlette application: Amend Order (V2) and Get Order under /trade-api/v2, admin
+views under /_admin.
 
-Request flow of an amend, in Kalshi's order: signature (401), key permission (403),
-write token bucket (429), JSON decoding (400, flat body), spec validation (400), then
-the exchange itself (404/503/409/400/200). Every response of the endpoint is checked
-against the spec before it leaves.
+Request flow of an amend, in Kalshi's order: signature (401, from the headers alone),
+key permission (403), write token bucket (429), reading the body (capped in size and
+time), JSON decoding (400, flat body), spec validation (400), fields the exchange does
+not model (400), then the exchange itself (404/503/409/400/200). Get Order: signature
+(401), then the order (404/200). Every response of both is checked against the spec
+before it leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import formatdate
 from pathlib import Path
@@ -24,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import KEY_HEADER, SIGNATURE_HEADER, authenticate
+from .auth import KEY_HEADER, SIGNATURE_HEADER, ApiKey, authenticate
 from .engine import AmendRequest, AmendResult, Order, Side
 from .errors import (
     RATE_LIMITED_BODY,
@@ -32,31 +37,44 @@ from .errors import (
     ExchangeError,
     Forbidden,
     InternalError,
+    InvalidParameters,
     JsonBody,
     NotFound,
     bare_error,
     flat_error,
     nested_error,
 )
-from .exchange import Exchange, RequestRecord
+from .exchange import RECORDED_TEXT_LIMIT, Exchange, RequestRecord
 from .money import format_count, format_dollars
+from .order_view import render_order
 from .validation import DEFAULT_SPEC_PATH, ProblemKind, SpecRequest, SpecResponse, SpecValidator
 
 API_PREFIX = "/trade-api/v2"
 AMEND_ROUTE = API_PREFIX + "/portfolio/events/orders/{order_id:path}/amend"
+ORDER_ROUTE = API_PREFIX + "/portfolio/orders/{order_id:path}"
+
+# An amend body is a few hundred bytes; anything near this is abuse, not an amend.
+MAX_BODY_BYTES = 64 * 1024
+BODY_TIMEOUT_S = 10.0
+MAX_JSON_DEPTH = 32
 
 logger = logging.getLogger("local_exchange")
 
 
 def create_app(
-    exchange: Exchange, *, strict_responses: bool = True, spec_path: Path = DEFAULT_SPEC_PATH
+    exchange: Exchange,
+    *,
+    strict_responses: bool = True,
+    spec_path: Path = DEFAULT_SPEC_PATH,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> ASGIApp:
     """The ASGI app serving `exchange`.
 
     `strict_responses`: a response that breaks the spec becomes a 500 (and is recorded in
     `exchange.server_errors`); otherwise it is only recorded and logged.
+    `body_timeout_s`: how long a signed request may take to send its whole body.
     """
-    amend_endpoint = _AmendEndpoint(exchange, SpecValidator(spec_path), strict_responses)
+    api = _Api(exchange, SpecValidator(spec_path), strict_responses, body_timeout_s)
 
     async def admin_book(request: Request) -> Response:
         try:
@@ -81,7 +99,8 @@ def create_app(
 
     starlette = Starlette(
         routes=[
-            Route(AMEND_ROUTE, amend_endpoint.endpoint, methods=["POST"]),
+            Route(AMEND_ROUTE, api.amend, methods=["POST"]),
+            Route(ORDER_ROUTE, api.get_order, methods=["GET"]),
             Route("/_admin/book/{ticker}", admin_book, methods=["GET"]),
             Route("/_admin/orders/{order_id}", admin_order, methods=["GET"]),
         ],
@@ -91,103 +110,216 @@ def create_app(
             Exception: _unhandled,
         },
     )
+    # Kalshi answers a path it does not serve with 404, never with a redirect to another.
+    starlette.router.redirect_slashes = False
     return _Outermost(starlette, exchange)
 
 
-class _AmendEndpoint:
-    def __init__(self, exchange: Exchange, validator: SpecValidator, strict: bool) -> None:
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    payload: JsonBody
+    body: bytes | None = None  # the request body as read, if it was
+    # The request body was not read to its end (too big, too slow): the connection
+    # cannot carry another request, so it is closed after this answer.
+    close: bool = False
+
+
+class BodyRefused(Exception):
+    """A request body the exchange will not read whole; the message says why."""
+
+
+class _Api:
+    """The signed endpoints: Amend Order (V2) and Get Order."""
+
+    def __init__(self, exchange: Exchange, validator: SpecValidator, strict: bool, body_timeout_s: float):
         self._exchange = exchange
         self._validator = validator
         self._strict = strict
+        self._body_timeout_s = body_timeout_s
 
-    async def endpoint(self, request: Request) -> Response:
+    async def amend(self, request: Request) -> Response:
+        answer = await self._amend(request)
+        if self._exchange.response_delay_s > 0:
+            # After the amend was applied: a client timing out cannot know the outcome.
+            await asyncio.sleep(self._exchange.response_delay_s)
+        return self._checked_response(request, answer)
+
+    async def get_order(self, request: Request) -> Response:
+        return self._checked_response(request, self._get_order(request))
+
+    def _authenticate(self, request: Request) -> ApiKey | _Answer:
+        """The key that signed the request (method and raw path, no query), or the 401."""
+        exchange = self._exchange
+        try:
+            key = authenticate(
+                request.headers,
+                request.method,
+                request.scope["raw_path"],
+                find_key=exchange.api_key,
+                now_ms=exchange.now_ms(),
+                window_ms=int(exchange.timestamp_window_s * 1000),
+            )
+        except AuthenticationFailed as error:
+            return _Answer(error.status, error.body())
+        exchange.record_signature(key.key_id, request.headers[SIGNATURE_HEADER])
+        return key
+
+    async def _amend(self, request: Request) -> _Answer:
+        exchange = self._exchange
+        # Headers only, before a byte of the body is read: an unsigned sender cannot make
+        # the exchange read (or wait for) anything.
+        key = self._authenticate(request)
+        if isinstance(key, _Answer):
+            return key
+        if key.read_only:
+            forbidden = Forbidden("this API key is read-only", details="INSUFFICIENT_PERMISSIONS")
+            return _Answer(forbidden.status, forbidden.body())
+        if not exchange.take_write_tokens(key.account):
+            return _Answer(429, dict(RATE_LIMITED_BODY))
+
+        try:
+            body = await read_body(request, MAX_BODY_BYTES, self._body_timeout_s)
+        except BodyRefused as error:
+            return _Answer(400, nested_error("bad_request", str(error)), close=True)
+        try:
+            payload = decode_json(body)
+        except ValueError as error:
+            # Kalshi reports a body its decoder cannot read in the flat shape.
+            return _Answer(400, flat_error("bad_request", str(error)), body)
+
+        not_integer = _integer_fields_with_a_point(payload)
+        if not_integer:
+            # JSON Schema counts 1.0 as an integer, Kalshi's Go decoder does not: it fails
+            # to decode the body, which Kalshi reports in the flat shape.
+            message = f"{not_integer} must be a JSON integer, without a point"
+            return _Answer(400, flat_error("bad_request", message), body)
+
+        problem = self._validator.check_request(self._spec_request(request, body))
+        if problem is not None:
+            if problem.kind is ProblemKind.QUERY:
+                return _Answer(400, bare_error(problem.message), body)
+            if problem.kind is ProblemKind.NO_OPERATION:
+                return _Answer(404, nested_error("not_found", problem.message), body)
+            return _Answer(400, nested_error("invalid_parameters", problem.message), body)
+        try:
+            amend_request = amend_request_from_body(payload)
+        except InvalidParameters as error:
+            return _Answer(error.status, error.body(), body)
+
+        fault = exchange.take_fault()
+        if fault is not None and not fault.applied:
+            return _Answer(fault.status, _fault_body(fault.status), body)
+        try:
+            result = exchange.amend(
+                key.account,
+                request.path_params["order_id"],
+                amend_request,
+                subaccount=int(request.query_params.get("subaccount", "0")),
+            )
+        except ExchangeError as error:
+            return _Answer(error.status, error.body(), body)
+        if fault is not None:
+            return _Answer(fault.status, _fault_body(fault.status), body)
+        return _Answer(200, render_amend(result, null_for_absent=self._exchange.null_for_absent), body)
+
+    def _get_order(self, request: Request) -> _Answer:
+        # A read: signed like any request, but it costs no write tokens and a read-only
+        # key may make it. Its body, if any, means nothing and is not read.
+        key = self._authenticate(request)
+        if isinstance(key, _Answer):
+            return key
+        problem = self._validator.check_request(self._spec_request(request, None))
+        if problem is not None:
+            if problem.kind is ProblemKind.QUERY:
+                return _Answer(400, bare_error(problem.message))
+            return _Answer(404, nested_error("not_found", problem.message))
+        try:
+            order = self._exchange.read_order(key.account, request.path_params["order_id"])
+        except NotFound as error:
+            return _Answer(error.status, error.body())
+        return _Answer(200, {"order": render_order(order)})
+
+    def _spec_request(self, request: Request, body: bytes | None) -> SpecRequest:
         raw_path: bytes = request.scope["raw_path"]
-        body = await request.body()
-        spec_request = SpecRequest.build(
-            method="POST",
+        return SpecRequest.build(
+            method=request.method,
             raw_path=raw_path.decode("latin-1"),
             query=request.query_params,
             headers=request.headers,
             content_type=request.headers.get("content-type", "application/octet-stream"),
             body=body,
         )
-        status, payload = self._handle(request, raw_path, body, spec_request)
-        if self._exchange.response_delay_s > 0:
-            # After the amend was applied: a client timing out cannot know the outcome.
-            await asyncio.sleep(self._exchange.response_delay_s)
-        return self._checked_response(spec_request, status, payload)
 
-    def _handle(
-        self, request: Request, raw_path: bytes, body: bytes, spec_request: SpecRequest
-    ) -> tuple[int, JsonBody]:
-        exchange = self._exchange
-        try:
-            key = authenticate(
-                request.headers,
-                "POST",
-                raw_path,
-                find_key=exchange.api_key,
-                now_ms=exchange.now_ms(),
-                window_ms=int(exchange.timestamp_window_s * 1000),
-            )
-        except AuthenticationFailed as error:
-            return error.status, error.body()
-        exchange.record_signature(key.key_id, request.headers[SIGNATURE_HEADER])
-        if key.read_only:
-            forbidden = Forbidden("this API key is read-only", details="INSUFFICIENT_PERMISSIONS")
-            return forbidden.status, forbidden.body()
-        if not exchange.take_write_tokens(key.account):
-            return 429, dict(RATE_LIMITED_BODY)
-
-        try:
-            payload = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both are
-            return 400, flat_error("bad_request", f"invalid JSON body: {error}")
-
-        not_integer = _integer_fields_with_a_point(payload)
-        if not_integer:
-            # JSON Schema counts 1.0 as an integer, Kalshi's Go decoder does not: it fails
-            # to decode the body, which Kalshi reports in the flat shape.
-            return 400, flat_error("bad_request", f"{not_integer} must be a JSON integer, without a point")
-
-        problem = self._validator.check_request(spec_request)
-        if problem is not None:
-            if problem.kind is ProblemKind.QUERY:
-                return 400, bare_error(problem.message)
-            if problem.kind is ProblemKind.NO_OPERATION:
-                return 404, nested_error("not_found", problem.message)
-            return 400, nested_error("invalid_parameters", problem.message)
-
-        fault = exchange.take_fault()
-        if fault is not None and not fault.applied:
-            return fault.status, _fault_body(fault.status)
-        try:
-            result = exchange.amend(
-                key.account,
-                request.path_params["order_id"],
-                _amend_request(payload),
-                subaccount=int(request.query_params.get("subaccount", "0")),
-            )
-        except ExchangeError as error:
-            return error.status, error.body()
-        if fault is not None:
-            return fault.status, _fault_body(fault.status)
-        return 200, render_amend(result, null_for_absent=exchange.null_for_absent)
-
-    def _checked_response(self, request: SpecRequest, status: int, payload: JsonBody) -> Response:
-        response = JSONResponse(payload, status_code=status)
+    def _checked_response(self, request: Request, answer: _Answer) -> Response:
+        headers = {"connection": "close"} if answer.close else None
+        response = JSONResponse(answer.payload, status_code=answer.status, headers=headers)
         problem = self._validator.check_response(
-            request,
-            SpecResponse(status, "application/json", response.headers, bytes(response.body)),
+            self._spec_request(request, answer.body),
+            SpecResponse(answer.status, "application/json", response.headers, bytes(response.body)),
         )
         if problem is None:
             return response
-        description = f"response {status} {payload!r} breaks openapi.yaml: {problem}"
+        description = f"response {answer.status} {answer.payload!r} breaks openapi.yaml: {problem}"
         self._exchange.record_server_error(description)
         logger.error("local exchange bug: %s", description)
         if not self._strict:
             return response
-        return JSONResponse(InternalError(f"local exchange bug: {description}").body(), status_code=500)
+        return JSONResponse(
+            InternalError(f"local exchange bug: {description}").body(), status_code=500, headers=headers
+        )
+
+
+async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
+    """The whole body, or BodyRefused when it is bigger than `limit` bytes or has not
+    arrived within `timeout_s`: memory and time spent on a request stay bounded."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyRefused(f"request body of {declared} bytes is over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyRefused(f"request body is over the limit of {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyRefused(f"request body did not arrive within {timeout_s:g} s") from None
+    return b"".join(chunks)
+
+
+def decode_json(body: bytes) -> Any:
+    """The parsed body (floats as Decimal), or ValueError saying what is wrong with it."""
+    try:
+        payload = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError(f"invalid JSON body: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        raise ValueError(f"invalid JSON body: {error}") from None
+    if _depth(payload) > MAX_JSON_DEPTH:
+        # Validation and error messages walk the body: keep their recursion shallow.
+        raise ValueError(f"invalid JSON body: nested deeper than {MAX_JSON_DEPTH} levels")
+    return payload
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (without recursion)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_JSON_DEPTH:
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -206,18 +338,35 @@ def _integer_fields_with_a_point(payload: object) -> str | None:
     return None
 
 
-def _amend_request(payload: dict[str, Any]) -> AmendRequest:
-    """The validated JSON body as an `AmendRequest` (types are guaranteed by the spec)."""
-    return AmendRequest(
-        ticker=payload["ticker"],
-        side=Side(payload["side"]),
-        price=Decimal(payload["price"]),
-        count=Decimal(payload["count"]),
-        client_order_id=payload.get("client_order_id"),
-        updated_client_order_id=payload.get("updated_client_order_id"),
-        exchange_index=payload.get("exchange_index"),
-        expiration_time=payload.get("expiration_time"),
-    )
+# How a body field becomes an AmendRequest argument when the JSON value is not already
+# the right type. The fields themselves come from AmendRequest: what the engine consumes
+# is by definition what the exchange models.
+_CONVERT: dict[str, Callable[[Any], Any]] = {"side": Side, "price": Decimal, "count": Decimal}
+
+
+def modelled_amend_fields() -> tuple[str, ...]:
+    """The amend body fields the exchange has semantics for (AmendRequest's fields)."""
+    return tuple(f.name for f in dataclasses.fields(AmendRequest))
+
+
+def amend_request_from_body(payload: dict[str, Any]) -> AmendRequest:
+    """The spec-validated JSON body as an `AmendRequest`.
+
+    A field the exchange does not model is refused (400) rather than ignored: ignoring
+    e.g. a post_only flag would fill an order its sender asked never to take liquidity.
+    """
+    modelled = modelled_amend_fields()
+    for name in payload:
+        if name not in modelled:
+            raise InvalidParameters(
+                f"{name}: the local exchange does not model this field, so it refuses the"
+                f" request rather than ignore it (it models {', '.join(modelled)})"
+            )
+    return AmendRequest(**{name: _CONVERT.get(name, _same)(value) for name, value in payload.items()})
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def render_amend(result: AmendResult, *, null_for_absent: bool = False) -> JsonBody:
@@ -323,11 +472,17 @@ class _Outermost:
 
 def _record(scope: Scope, status: int, ts_ms: int) -> RequestRecord:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    key_id = headers.get(KEY_HEADER.lower())
     return RequestRecord(
-        method=scope["method"],
-        path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
-        query=scope.get("query_string", b"").decode("latin-1"),
+        method=scope["method"][:RECORDED_TEXT_LIMIT],
+        path=_cut(scope.get("raw_path", scope["path"].encode()).decode("latin-1")),
+        query=_cut(scope.get("query_string", b"").decode("latin-1")),
         status=status,
-        key_id=headers.get(KEY_HEADER.lower()),
+        key_id=None if key_id is None else _cut(key_id),
         ts_ms=ts_ms,
     )
+
+
+def _cut(text: str) -> str:
+    """Records keep at most RECORDED_TEXT_LIMIT characters of anything a client sent."""
+    return text[:RECORDED_TEXT_LIMIT]

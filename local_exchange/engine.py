@@ -21,12 +21,15 @@ from .money import (
     ZERO,
     PriceGrid,
     count_problem,
+    fill_cost,
     price_problem,
     trade_fee,
 )
 
 # Shards a request may name: omitted (None), 0, or -1 ("route by ticker").
 ACCEPTED_EXCHANGE_INDEXES = frozenset({0, -1})
+# 9999-12-31T23:59:59Z: the latest expiry an RFC 3339 date-time (Get Order) can write.
+MAX_EXPIRATION_TIME = 253_402_300_799
 
 
 class Side(StrEnum):
@@ -63,7 +66,16 @@ class Order:
     expiration_time: int | None  # Unix seconds; None = good till cancelled
     status: OrderStatus
     queue_seq: int  # lower = earlier at its price level
-    updated_ts_ms: int
+    updated_ts_ms: int  # moves on every amend, fill, cancel and expiry (Get Order's last_update_time)
+    created_ts_ms: int = 0
+    initial_count: Decimal = ZERO  # the size it was placed with
+    # Running totals over the order's fills, split by the role it traded in. A cost is
+    # what the order paid for the contracts it bought: YES at the price for a bid, NO at
+    # 1 - price for an ask (selling YES is buying NO).
+    taker_fill_cost: Decimal = ZERO
+    maker_fill_cost: Decimal = ZERO
+    taker_fees: Decimal = ZERO
+    maker_fees: Decimal = ZERO
 
     @property
     def count(self) -> Decimal:
@@ -114,11 +126,14 @@ class Market:
     def expire(self, now_s: float) -> None:
         """Takes orders whose expiry has passed off the book; they count as gone."""
         for order in [o for o in self.resting.values() if o.is_expired(now_s)]:
-            self.close(order, OrderStatus.EXPIRED)
+            assert order.expiration_time is not None
+            # It changed when it expired, not when someone happened to look.
+            self.close(order, OrderStatus.EXPIRED, order.expiration_time * 1000)
 
-    def close(self, order: Order, status: OrderStatus) -> None:
+    def close(self, order: Order, status: OrderStatus, ts_ms: int) -> None:
         order.status = status
         order.remaining = ZERO
+        order.updated_ts_ms = max(order.updated_ts_ms, ts_ms)
         self.resting.pop(order.order_id, None)
 
 
@@ -191,8 +206,14 @@ def _execute(
         maker.remaining -= quantity
         maker.updated_ts_ms = ts_ms
         if maker.remaining == 0:
-            market.close(maker, OrderStatus.EXECUTED)
+            market.close(maker, OrderStatus.EXECUTED, ts_ms)
         maker_fee = trade_fee(MAKER_FEE_RATE, quantity, maker.price) if market.maker_fees else ZERO
+        taker_fee = trade_fee(TAKER_FEE_RATE, quantity, maker.price)
+        maker.maker_fill_cost += fill_cost(maker.side is Side.BID, maker.price, quantity)
+        maker.maker_fees += maker_fee
+        taker.taker_fill_cost += fill_cost(taker.side is Side.BID, maker.price, quantity)
+        taker.taker_fees += taker_fee
+        taker.updated_ts_ms = ts_ms
         fills.append(
             Fill(
                 trade_id=new_id(),
@@ -204,7 +225,7 @@ def _execute(
                 taker_side=taker.side,
                 maker_order_id=maker.order_id,
                 maker_account=maker.account,
-                taker_fee=trade_fee(TAKER_FEE_RATE, quantity, maker.price),
+                taker_fee=taker_fee,
                 maker_fee=maker_fee,
                 ts_ms=ts_ms,
             )
@@ -260,9 +281,17 @@ def validate_amend(market: Market, order: Order, request: AmendRequest, now_s: f
             f"count {request.count} is below the filled count {order.filled}"
             " (count is the new total: filled + resting remainder)"
         )
-    expiry = request.expiration_time
-    if expiry is not None and expiry != 0 and expiry <= now_s:
+    check_expiration_time(request.expiration_time, now_s)
+
+
+def check_expiration_time(expiry: int | None, now_s: float) -> None:
+    """None keeps the expiry and 0 removes it; anything else must lie ahead, within reason."""
+    if expiry is None or expiry == 0:
+        return
+    if expiry <= now_s:
         raise InvalidParameters(f"expiration_time {expiry} is not in the future")
+    if expiry > MAX_EXPIRATION_TIME:
+        raise InvalidParameters(f"expiration_time {expiry} is after the year 9999")
 
 
 def amend(
@@ -291,7 +320,7 @@ def amend(
     if request.updated_client_order_id is not None:
         order.client_order_id = request.updated_client_order_id
     if order.remaining == 0:
-        market.close(order, OrderStatus.EXECUTED if order.filled > 0 else OrderStatus.CANCELED)
+        market.close(order, OrderStatus.EXECUTED if order.filled > 0 else OrderStatus.CANCELED, ts_ms)
     elif price_changed or order.remaining > old_remaining:
         # Kalshi: a new price or a bigger size loses queue position; a smaller size or
         # an expiry-only change keeps it.

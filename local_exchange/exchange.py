@@ -11,7 +11,7 @@ import copy
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +26,7 @@ from .engine import (
     OrderStatus,
     Side,
     amend,
+    check_expiration_time,
     place,
 )
 from .errors import InvalidParameters, MarketPaused, NotFound, OrderAlreadyExists
@@ -35,7 +36,12 @@ from .ratelimit import TokenBucket
 Clock = Callable[[], float]
 
 MAX_SUBACCOUNT = 63
+# Records of traffic are bounded, so a long `python -m local_exchange` session (or a
+# flood of junk requests) cannot grow the process without limit.
 RECORD_LIMIT = 100_000
+REQUEST_RECORD_LIMIT = 10_000
+RECORDED_TEXT_LIMIT = 1024  # characters kept of a path, query or key id in a RequestRecord
+SERVER_ERROR_LIMIT = 1_000
 INJECTABLE_STATUSES = frozenset({500, 503})
 
 
@@ -59,6 +65,19 @@ class RequestRecord:
     status: int
     key_id: str | None
     ts_ms: int
+
+
+@dataclass(frozen=True)
+class AppliedAmend:
+    """Ground truth: one amend the exchange applied, with what its request asked for."""
+
+    order_id: str
+    account: str
+    price: Decimal
+    count: Decimal  # the new total asked for
+    client_order_id: str | None  # as the request carried it
+    updated_client_order_id: str | None
+    ts_ms: int  # the matching engine's time, as in the 200's ts_ms
 
 
 @dataclass(frozen=True)
@@ -112,10 +131,12 @@ class Exchange:
         self._fills: list[Fill] = []
         self._faults: list[Fault] = []
         # Bounded, so a long `python -m local_exchange` session does not grow forever.
-        self._requests: deque[RequestRecord] = deque(maxlen=RECORD_LIMIT)
-        self._post_counts: Counter[str] = Counter()
+        self._requests: deque[RequestRecord] = deque(maxlen=REQUEST_RECORD_LIMIT)
+        self._posts_total = 0
+        self._post_counts: OrderedDict[str, int] = OrderedDict()  # least recently posted first
         self._signatures: dict[str, dict[str, None]] = {}  # insertion-ordered sets
-        self._server_errors: list[str] = []
+        self._server_errors: deque[str] = deque(maxlen=SERVER_ERROR_LIMIT)
+        self._applied: deque[AppliedAmend] = deque(maxlen=RECORD_LIMIT)
 
     # -- clock -------------------------------------------------------------------------
 
@@ -169,6 +190,14 @@ class Exchange:
             self._accounts.setdefault(owner, _Account(owner))
         return owner
 
+    def open_account(self, account: str) -> str:
+        """An account with no API key: it holds orders placed through this API or a seed
+        (a counterparty to trade against) but can send no request. Returns its name.
+        Opening an account that exists already is a no-op."""
+        with self._lock:
+            self._accounts.setdefault(account, _Account(account))
+        return account
+
     def place_order(
         self,
         account: str,
@@ -183,7 +212,10 @@ class Exchange:
         order_id: str | None = None,
     ) -> str:
         """Enters an order for `account` and returns its id. It trades against the book
-        like any order (so a crossing order leaves a partly filled or executed order)."""
+        like any order (so a crossing order leaves a partly filled or executed order).
+
+        Every order has a client order id, as on Kalshi: without one, a uuid4 is made up.
+        """
         order_side = Side(side)
         order_price = to_decimal(price, "price")
         order_count = to_decimal(count, "count")
@@ -194,10 +226,10 @@ class Exchange:
             new_id = order_id if order_id is not None else str(uuid.uuid4())
             if new_id in self._orders:
                 raise ValueError(f"order id {new_id} already exists")
-            if client_order_id is not None:
-                self._check_client_order_id_free(owner, client_order_id)
-            if expiration_time and expiration_time <= self.now():
-                raise InvalidParameters(f"expiration_time {expiration_time} is not in the future")
+            if client_order_id is None:
+                client_order_id = _new_id()
+            self._check_client_order_id_free(owner, client_order_id)
+            check_expiration_time(expiration_time, self.now())
             now_ms = self.now_ms()
             market.expire(self.now())
             order = Order(
@@ -214,11 +246,12 @@ class Exchange:
                 status=OrderStatus.RESTING,
                 queue_seq=-1,
                 updated_ts_ms=now_ms,
+                created_ts_ms=now_ms,
+                initial_count=order_count,
             )
             fills = place(market, order, now_ms, _new_id)
             # Registered only once placed: a refused order must not burn its client id.
-            if client_order_id is not None:
-                owner.client_order_ids.add(client_order_id)
+            owner.client_order_ids.add(client_order_id)
             self._orders[new_id] = order
             self._fills.extend(fills)
             return new_id
@@ -230,7 +263,7 @@ class Exchange:
                 self._markets[order.ticker].expire(self.now())
             if order is None or order.status is not OrderStatus.RESTING:
                 raise NotFound(f"order {order_id} is not resting")
-            self._markets[order.ticker].close(order, OrderStatus.CANCELED)
+            self._markets[order.ticker].close(order, OrderStatus.CANCELED, self.now_ms())
 
     def set_market_paused(self, ticker: str, paused: bool = True) -> None:
         """A paused market answers amends with 503 (trading halted)."""
@@ -245,6 +278,23 @@ class Exchange:
             order = self._orders[order_id]
             self._markets[order.ticker].expire(self.now())
             return copy.copy(order)
+
+    def read_order(self, account: str, order_id: str) -> Order:
+        """Get Order for `account`: a copy of its order, whatever its status or
+        subaccount. NotFound (404) for an unknown id or another account's order."""
+        with self._lock:
+            order = self._orders.get(order_id)
+            if order is None or order.account != account:
+                # Someone else's order is "not found": its existence is not yours to know.
+                raise NotFound(f"order {order_id} not found")
+            self._markets[order.ticker].expire(self.now())
+            return copy.copy(order)
+
+    def applied_amends(self, order_id: str | None = None) -> list[AppliedAmend]:
+        """Every amend the exchange applied (the most recent RECORD_LIMIT), oldest first,
+        optionally of one order: the ground truth to compare a client's verdicts with."""
+        with self._lock:
+            return [a for a in self._applied if order_id is None or a.order_id == order_id]
 
     def book(self, ticker: str) -> BookSnapshot:
         with self._lock:
@@ -302,6 +352,17 @@ class Exchange:
             if request.updated_client_order_id is not None:
                 owner.client_order_ids.add(request.updated_client_order_id)
             self._fills.extend(result.fills)
+            self._applied.append(
+                AppliedAmend(
+                    order_id=order_id,
+                    account=account,
+                    price=request.price,
+                    count=request.count,
+                    client_order_id=request.client_order_id,
+                    updated_client_order_id=request.updated_client_order_id,
+                    ts_ms=result.ts_ms,
+                )
+            )
             return result
 
     # -- used by the HTTP layer --------------------------------------------------------
@@ -323,7 +384,11 @@ class Exchange:
         with self._lock:
             self._requests.append(record)
             if record.method == "POST":
-                self._post_counts[record.path] += 1
+                self._posts_total += 1
+                counts = self._post_counts
+                counts[record.path] = counts.pop(record.path, 0) + 1
+                if len(counts) > RECORD_LIMIT:
+                    counts.popitem(last=False)
 
     def record_signature(self, key_id: str, signature: str) -> None:
         with self._lock:
@@ -359,10 +424,12 @@ class Exchange:
             return list(self._requests)
 
     def post_count(self, path: str | None = None) -> int:
-        """POSTs received (any outcome, never forgotten), to the raw `path` if given, e.g.
-        "/trade-api/v2/portfolio/events/orders/ID/amend"."""
+        """POSTs received (any outcome), to the raw `path` if given, e.g.
+        "/trade-api/v2/portfolio/events/orders/ID/amend". The total is never forgotten;
+        counts per path are kept for the RECORD_LIMIT most recently posted paths (and
+        paths longer than RECORDED_TEXT_LIMIT are counted under their truncated form)."""
         with self._lock:
-            return self._post_counts[path] if path is not None else self._post_counts.total()
+            return self._post_counts.get(path, 0) if path is not None else self._posts_total
 
     def signatures_seen(self, key_id: str) -> frozenset[str]:
         """Signatures of this key that authenticated (the most recent RECORD_LIMIT)."""
@@ -371,6 +438,7 @@ class Exchange:
 
     @property
     def server_errors(self) -> list[str]:
+        """Bugs the exchange noticed in itself (the most recent SERVER_ERROR_LIMIT)."""
         with self._lock:
             return list(self._server_errors)
 

@@ -15,7 +15,12 @@ CENT = Decimal("0.01")
 DECI_CENT = Decimal("0.001")
 CONTRACT_STEP = Decimal("0.01")  # fractional contracts go down to 0.01
 FEE_STEP = Decimal("0.0001")  # each trade's fee is rounded up to this
+PRICE_STEP = Decimal("0.0001")  # the finest tick of any grid, with room to spare
 WIRE_DOLLARS = Decimal("0.000001")  # responses carry 6 decimals, like Kalshi's "0.017500"
+
+# Kalshi holds counts as 64-bit integers of hundredths: no order can be bigger. The bound
+# also keeps every sum and product exact within Decimal's 28 digits.
+MAX_COUNT = Decimal(2**63 - 1).scaleb(-2)
 
 TAKER_FEE_RATE = Decimal("0.07")
 MAKER_FEE_RATE = Decimal("0.0175")
@@ -72,6 +77,8 @@ def count_problem(count: Decimal) -> str | None:
     """Why `count` is not a valid contract count, or None when it is."""
     if count < 0:
         return f"count {count} must not be negative"
+    if count > MAX_COUNT:
+        return f"count {count} is too large (at most {MAX_COUNT})"
     if count % CONTRACT_STEP != 0:
         return f"count {count} has more than 2 decimal places"
     return None
@@ -80,6 +87,11 @@ def count_problem(count: Decimal) -> str | None:
 def trade_fee(rate: Decimal, count: Decimal, price: Decimal) -> Decimal:
     """Fee of one trade: rate x C x P x (1 - P), rounded UP to $0.0001."""
     return (rate * count * price * (ONE - price)).quantize(FEE_STEP, rounding=ROUND_CEILING)
+
+
+def fill_cost(buys_yes: bool, yes_price: Decimal, count: Decimal) -> Decimal:
+    """What a fill cost the order: YES at the price when it buys YES, else NO at 1 - price."""
+    return count * (yes_price if buys_yes else ONE - yes_price)
 
 
 def format_count(count: Decimal) -> str:
@@ -93,3 +105,8 @@ def format_dollars(amount: Decimal) -> str:
     Averages can have more digits than that; half-even keeps rounding unbiased.
     """
     return str(amount.quantize(WIRE_DOLLARS, rounding=ROUND_HALF_EVEN))
+
+
+def format_price(price: Decimal) -> str:
+    """Order prices go on the wire with 4 decimals ("0.5600"), which every grid's tick fits."""
+    return str(price.quantize(PRICE_STEP))

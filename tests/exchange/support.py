@@ -21,6 +21,7 @@ from local_exchange import RunningServer
 # A fixed exchange time (2026-11-18T21:46:40Z): tests that need real time say so.
 T0 = 1_795_038_400.0
 AMEND_PATH = "/trade-api/v2/portfolio/events/orders/{order_id}/amend"
+ORDER_PATH = "/trade-api/v2/portfolio/orders/{order_id}"
 
 PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
@@ -114,6 +115,21 @@ class AmendApi:
             headers=all_headers,
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
+
+    def get_order(
+        self,
+        order_id: str,
+        *,
+        key: TestKey,
+        ts_ms: int | None = None,
+        method_signed: str = "GET",
+        query: str = "",
+    ) -> httpx.Response:
+        """A signed Get Order (`method_signed` overrides the method in the signed text)."""
+        path = ORDER_PATH.format(order_id=order_id)
+        stamp = ts_ms if ts_ms is not None else self.now_ms()
+        headers = signed_headers(key, method_signed, path, stamp)
+        return self.client.get(self.server.root_url + path + query, headers=headers)
 
 
 def server_now_ms(server: RunningServer) -> int:

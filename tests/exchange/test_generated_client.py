@@ -12,7 +12,6 @@ import pytest
 from kalshi_trade_api.api.orders import amend_order_v2
 from kalshi_trade_api.models import AmendOrderV2Request, AmendOrderV2Response, BookSide, ErrorResponse
 from kalshi_trade_api.models.error_detail import ErrorDetail
-from kalshi_trade_api.types import UNSET
 
 from auth_hooks import KalshiAuth, KalshiClient, make_client
 from local_exchange import Exchange, RunningServer
@@ -42,7 +41,7 @@ def test_a_crossing_amend_end_to_end(client: KalshiClient, exchange: Exchange) -
     assert isinstance(parsed, AmendOrderV2Response)
     assert (parsed.fill_count, parsed.remaining_count) == ("1.00", "2.00")
     assert (parsed.average_fill_price, parsed.average_fee_paid) == ("0.520000", "0.017500")
-    assert parsed.client_order_id is UNSET
+    assert parsed.client_order_id == exchange.order(order_id).client_order_id  # made up at placement
     assert exchange.post_count(amend_path(order_id)) == 1
 
 

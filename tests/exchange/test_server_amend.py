@@ -65,7 +65,9 @@ def test_an_expiry_only_amend_reports_nothing_else(
 ) -> None:
     plain = exchange.place_order("alice", MARKET, "bid", "0.40", "10")
     response = api.amend(plain, body("0.40", "10", expiration_time=int(T0) + 60), key=alice_key)
-    assert response.json() == {"order_id": plain, "ts_ms": T0_MS}
+    # Only the client order id, which every order has (made up when placed without one).
+    made_up = exchange.order(plain).client_order_id
+    assert response.json() == {"order_id": plain, "ts_ms": T0_MS, "client_order_id": made_up}
 
 
 def test_null_for_absent_sends_nulls_instead(
@@ -325,3 +327,22 @@ def test_unknown_routes_and_methods(api: AmendApi, order_id: str) -> None:
     assert unknown.json()["error"]["code"] == "not_found"
     wrong_method = api.client.put(api.server.root_url + amend_path(order_id))
     assert wrong_method.status_code == 405
+
+
+# -- fields the exchange does not model ----------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [{"post_only": True}, {"reduce_only": False, "ticker_2": "x"}])
+def test_a_field_the_exchange_does_not_model_is_refused_not_ignored(
+    api: AmendApi, exchange: Exchange, order_id: str, alice_key: TestKey, extra: dict[str, Any]
+) -> None:
+    # A crossing amend: had post_only been ignored, it would have taken liquidity.
+    exchange.place_order("bob", MARKET, "ask", "0.45", "10")
+    exchange.fail_next(status=503, applied=True)  # must not be used up by a refused request
+    response = api.amend(order_id, body("0.45", "10", **extra), key=alice_key)
+    assert response.status_code == 400
+    assert error_code(response) == "invalid_parameters"
+    assert sorted(extra)[0] in response.json()["error"]["message"]
+    assert exchange.fills() == []
+    assert exchange.applied_amends() == []
+    assert exchange.take_fault() is not None
