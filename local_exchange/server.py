@@ -1,10 +1,16 @@
-"""Serving the exchange with uvicorn on loopback, in a background thread or in the foreground."""
+"""Serving the exchange with uvicorn on loopback, in a background thread or in the foreground.
+
+Connections are bounded in time: one that sends no complete request head within
+`idle_timeout_s` (of opening, or of its previous answer) is closed, and so is one idle
+after an answer. Heads are bounded in size by h11, bodies by the app (size and time).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ipaddress
+import shutil
 import socket
 import threading
 import time
@@ -13,13 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .app import API_PREFIX, create_app
+from .app import API_PREFIX, BODY_TIMEOUT_S, create_app
 from .exchange import Exchange
+from .tls import ServerTls, make_server_tls
 from .validation import DEFAULT_SPEC_PATH
 
 STARTUP_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 10.0
+IDLE_TIMEOUT_S = 5
+MAX_HEAD_BYTES = 16 * 1024  # a request line and headers; a signed amend's are under 1 KiB
 
 
 @dataclass(frozen=True)
@@ -27,10 +37,16 @@ class RunningServer:
     exchange: Exchange
     host: str
     port: int
+    ca_path: Path | None = None  # with TLS: the PEM file of the CA a client must trust
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.ca_path is None else "https"
 
     @property
     def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -67,18 +83,74 @@ def make_server(
     strict_responses: bool = True,
     spec_path: Path = DEFAULT_SPEC_PATH,
     access_log: bool = False,
+    tls: ServerTls | None = None,
+    idle_timeout_s: int = IDLE_TIMEOUT_S,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> _Server:
+    app = create_app(
+        exchange, strict_responses=strict_responses, spec_path=spec_path, body_timeout_s=body_timeout_s
+    )
     config = uvicorn.Config(
-        create_app(exchange, strict_responses=strict_responses, spec_path=spec_path),
-        http="h11",
+        app,
+        http=_GuardedH11Protocol,
         lifespan="off",
         access_log=access_log,
         log_level="info" if access_log else "warning",
         # The app sets Date from the exchange's (skewable) clock; uvicorn's would be a second one.
         date_header=False,
         server_header=False,
+        timeout_keep_alive=idle_timeout_s,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        ssl_certfile=None if tls is None else str(tls.cert_path),
+        ssl_keyfile=None if tls is None else str(tls.key_path),
     )
     return _Server(config)
+
+
+class _GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for every request head.
+
+    uvicorn times out a connection only when it is idle after an answer, and any byte
+    received cancels that. So a connection that never sends a byte, or sends half a
+    head and stops, would stay open forever. Here a whole head must arrive within the
+    keep-alive timeout of the connection opening or of the previous answer.
+    """
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        cycle = self.cycle
+        super().data_received(data)
+        if self.cycle is not cycle:  # a whole request head arrived and is being served
+            self._cancel_head_timer()
+
+    def on_response_complete(self) -> None:
+        cycle = self.cycle
+        super().on_response_complete()
+        if self.cycle is cycle and not self.transport.is_closing():  # no pipelined request started
+            self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.timeout_keep_alive, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 class _Server(uvicorn.Server):
@@ -118,11 +190,57 @@ def serve(
     port: int = 0,
     strict_responses: bool = True,
     spec_path: Path = DEFAULT_SPEC_PATH,
+    tls: bool = False,
+    idle_timeout_s: int = IDLE_TIMEOUT_S,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> Iterator[RunningServer]:
-    """Runs `exchange` over HTTP in a background thread for the duration of the block."""
+    """Runs `exchange` in a background thread for the duration of the block.
+
+    `tls=True`: HTTPS, with a certificate for 127.0.0.1, ::1 and localhost signed by a
+    throwaway CA made now; clients trust `RunningServer.ca_path`. The CA and keys are
+    deleted when the block ends.
+    """
+    with contextlib.ExitStack() as cleanup:
+        server_tls = None
+        if tls:
+            server_tls = make_server_tls()
+            cleanup.callback(shutil.rmtree, server_tls.directory, ignore_errors=True)
+        yield cleanup.enter_context(
+            _serve_thread(
+                exchange,
+                host=host,
+                port=port,
+                tls=server_tls,
+                strict_responses=strict_responses,
+                spec_path=spec_path,
+                idle_timeout_s=idle_timeout_s,
+                body_timeout_s=body_timeout_s,
+            )
+        )
+
+
+@contextlib.contextmanager
+def _serve_thread(
+    exchange: Exchange,
+    *,
+    host: str,
+    port: int,
+    tls: ServerTls | None,
+    strict_responses: bool,
+    spec_path: Path,
+    idle_timeout_s: int,
+    body_timeout_s: float,
+) -> Iterator[RunningServer]:
     sock = bind_loopback(host, port)
     actual_port: int = sock.getsockname()[1]
-    server = make_server(exchange, strict_responses=strict_responses, spec_path=spec_path)
+    server = make_server(
+        exchange,
+        strict_responses=strict_responses,
+        spec_path=spec_path,
+        tls=tls,
+        idle_timeout_s=idle_timeout_s,
+        body_timeout_s=body_timeout_s,
+    )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="local-exchange", daemon=True
     )
@@ -133,7 +251,7 @@ def serve(
         while not server.ready.wait(0.05):
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the local exchange failed to start (see the log)")
-        yield RunningServer(exchange, host, actual_port)
+        yield RunningServer(exchange, host, actual_port, None if tls is None else tls.ca_path)
     finally:
         server.stop()
         thread.join(SHUTDOWN_TIMEOUT_S)
