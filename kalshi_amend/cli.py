@@ -349,7 +349,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         )
         return EXIT_UNKNOWN
     except NotSent as exc:
-        _say(f"not sent, safe to run again: {exc.reason}")
+        hint = " (for a private CA, such as the local exchange's, give --ca-file)"
+        _say(f"not sent, safe to run again: {exc.reason}{hint if _certificate_refused(exc) else ''}")
         return EXIT_NOT_SENT
     if isinstance(result, ResolvedAmend):
         _say_generated_id(body, result.updated_client_order_id)
@@ -362,6 +363,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         _say_generated_id(body, result.parsed.client_order_id if args.resolve else None)
         _print(result.content)
     return EXIT_OK
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return any(
+        isinstance(link, ssl.SSLCertVerificationError) or "certificate verify failed" in str(link)
+        for link in chain
+    )
 
 
 def _print(content: bytes | None) -> None:

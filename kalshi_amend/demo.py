@@ -1,9 +1,10 @@
 """``make demo``: the main job end to end, on the bundled local exchange.
 
-Starts the local exchange on a free loopback port, makes a throwaway Ed25519 key
-(the private half only in a temporary directory), seeds a market with one resting
-bid of yours and asks of another trader, then runs the real ``kalshi-amend`` command
-with a price that crosses part of the book. Prints the book before and after and the
+Starts the local exchange on a free loopback port over HTTPS, with a throwaway CA (the
+real exchange is HTTPS only, so the demo takes that path too), makes a throwaway
+Ed25519 key (the private half only in a temporary directory), seeds a market with one
+resting bid of yours and asks of another trader, then runs the real ``kalshi-amend``
+command, trusting that CA with ``--ca-file``, with a price that crosses part of the book. Prints the book before and after and the
 exchange's answer, and exits 0 only if the amend filled in part and the rest rests.
 """
 
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    with tempfile.TemporaryDirectory(prefix="kalshi-demo-") as tmp, serve(exchange) as server:
+    with tempfile.TemporaryDirectory(prefix="kalshi-demo-") as tmp, serve(exchange, tls=True) as server:
         key_path, public_pem = _key_pair(Path(tmp))
         order_id = _seed(exchange, public_pem, other_pem)
         print(f"Local exchange at {server.base_url}")
@@ -83,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # at 0.45 and 0.47 (7 contracts) and the remaining 3 rest at 0.47.
         args = [order_id, "--ticker", TICKER, "--side", "bid", "--price", "0.47", "--count", "10"]
         args += ["--client-order-id", "demo-bid-1", "--base-url", server.base_url]
+        args += ["--ca-file", str(server.ca_path)]  # trust the local exchange's throwaway CA
         env = {**os.environ, "KALSHI_API_KEY_ID": YOU, "KALSHI_PRIVATE_KEY_PATH": str(key_path)}
         for name in ("KALSHI_ENV", "KALSHI_BASE_URL", "KALSHI_PRIVATE_KEY", "KALSHI_PRIVATE_KEY_PASSWORD"):
             env.pop(name, None)

@@ -1,15 +1,23 @@
-"""The local exchange the CLI tests run against: one market, our keys, a base URL."""
+"""The local exchange the CLI tests run against: one market, our keys, an https base URL.
+
+The exchange serves TLS with a throwaway CA, as the real one is HTTPS only; ``run_cli``
+is ``kalshi_amend.cli.main`` trusting that CA (``--ca-file``). Plain http stays only
+where a test needs a server of its own (SignatureCheckingServer).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pytest
 
+from kalshi_amend.cli import main
 from local_exchange import Exchange, RunningServer, serve
 from tests.support.keys import KeyFiles
 
 TICKER = "KXTEST-26NOV25"
+
+RunCli = Callable[[Sequence[str], Mapping[str, str]], int]
 
 
 @pytest.fixture
@@ -24,7 +32,7 @@ def exchange(key_files: dict[str, KeyFiles]) -> Exchange:
 
 @pytest.fixture
 def server(exchange: Exchange) -> Iterator[RunningServer]:
-    with serve(exchange) as running:
+    with serve(exchange, tls=True) as running:
         yield running
 
 
@@ -35,3 +43,13 @@ def env(key_files: dict[str, KeyFiles], server: RunningServer) -> dict[str, str]
         "KALSHI_PRIVATE_KEY_PATH": str(key_files["ed25519"].path),
         "KALSHI_BASE_URL": server.base_url,
     }
+
+
+@pytest.fixture
+def run_cli(server: RunningServer) -> RunCli:
+    """``main(argv, environ)`` with the local exchange's CA trusted."""
+
+    def run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+        return main([*argv, "--ca-file", str(server.ca_path)], environ)
+
+    return run

@@ -19,7 +19,7 @@ from auth_hooks.outcomes import check_amend_arguments
 from kalshi_amend import cli
 from kalshi_amend.cli import main
 from local_exchange import Exchange, RunningServer
-from tests.cli.conftest import TICKER
+from tests.cli.conftest import TICKER, RunCli
 from tests.support.keys import PASSWORD, KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
 
@@ -33,11 +33,11 @@ def _args(order_id: str, *extra: str, price: str = "0.45", count: str = "10") ->
 
 
 def test_exit_0_prints_the_answer_exactly_as_received(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], run_cli: RunCli
 ) -> None:
     order_id = _order(exchange)
     exchange.place_order("other", TICKER, "ask", "0.45", "4")
-    assert main(_args(order_id, "--updated-client-order-id", "new-1"), env) == 0
+    assert run_cli(_args(order_id, "--updated-client-order-id", "new-1"), env) == 0
     out, err = capsys.readouterr()
     assert err == ""
     answer = json.loads(out)
@@ -51,11 +51,11 @@ def test_exit_0_prints_the_answer_exactly_as_received(
 
 
 def test_exit_0_with_absent_fields_staying_absent(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], run_cli: RunCli
 ) -> None:
     order_id = _order(exchange)
     # An expiry-only style amend: same price and count, nothing filled or resized.
-    assert main(_args(order_id, price="0.40", count="10"), env) == 0
+    assert run_cli(_args(order_id, price="0.40", count="10"), env) == 0
     answer = json.loads(capsys.readouterr().out)
     assert set(answer) <= {"order_id", "ts_ms", "client_order_id"}
 
@@ -93,6 +93,7 @@ def test_exit_1_rejected_gives_one_readable_line(
     setup: str,
     status: int,
     line: str,
+    run_cli: RunCli,
 ) -> None:
     order_id = _order(exchange, client_order_id="taken")
     extra: list[str] = []
@@ -101,14 +102,14 @@ def test_exit_1_rejected_gives_one_readable_line(
         order_id = "no-such-order"
     elif setup == "count below filled":
         exchange.place_order("other", TICKER, "ask", "0.45", "4")
-        assert main(_args(order_id), env) == 0  # fills 4
+        assert run_cli(_args(order_id), env) == 0  # fills 4
         capsys.readouterr()
         count = "3"
     elif setup == "used client order id":
         extra = ["--updated-client-order-id", "taken"]
     elif setup == "rate limited":
         exchange.write_bucket_size = 5.0  # less than one amend's 10 tokens
-    assert main(_args(order_id, *extra, count=count), env) == 1
+    assert run_cli(_args(order_id, *extra, count=count), env) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert len(err.splitlines()) == 1
@@ -174,9 +175,10 @@ def test_exit_2_bad_input_names_the_option_and_sends_nothing(
     capsys: pytest.CaptureFixture[str],
     argv_change: list[str],
     message: str,
+    run_cli: RunCli,
 ) -> None:
     order_id = _order(exchange)
-    assert main([*_args(order_id), *argv_change], env) == 2
+    assert run_cli([*_args(order_id), *argv_change], env) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1
@@ -228,8 +230,9 @@ def test_exit_2_bad_configuration(
     capsys: pytest.CaptureFixture[str],
     env_change: dict[str, str],
     message: str,
+    run_cli: RunCli,
 ) -> None:
-    assert main(_args(_order(exchange)), {**env, **env_change}) == 2
+    assert run_cli(_args(_order(exchange)), {**env, **env_change}) == 2
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
@@ -238,9 +241,13 @@ def test_exit_2_bad_configuration(
 
 @pytest.mark.parametrize("order_id", [".", ".."])
 def test_exit_2_for_an_order_id_that_would_change_the_path(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], order_id: str
+    exchange: Exchange,
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    order_id: str,
+    run_cli: RunCli,
 ) -> None:
-    assert main(_args(order_id), env) == 2
+    assert run_cli(_args(order_id), env) == 2
     assert "order_id must be the exchange's order id" in capsys.readouterr().err
     assert exchange.post_count() == 0
 
@@ -253,7 +260,7 @@ def test_encrypted_key_from_flags_and_password_from_env(
 ) -> None:
     order_id = exchange.place_order("me", TICKER, "bid", "0.40", "10")
     args = _args(order_id, "--key-id", "me-rsa", "--private-key", str(key_files["rsa_encrypted"].path))
-    args += ["--base-url", server.base_url]
+    args += ["--base-url", server.base_url, "--ca-file", str(server.ca_path)]
     assert main(args, {"KALSHI_PRIVATE_KEY_PASSWORD": PASSWORD.decode(), "KALSHI_ENV": "prod"}) == 0
     assert json.loads(capsys.readouterr().out)["order_id"] == order_id
 
@@ -263,20 +270,21 @@ def test_wrong_password_is_exit_2(
     key_files: dict[str, KeyFiles],
     env: dict[str, str],
     capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
 ) -> None:
     env = {**env, "KALSHI_PRIVATE_KEY_PATH": str(key_files["rsa_encrypted"].path)}
     env["KALSHI_PRIVATE_KEY_PASSWORD"] = "nope"
-    assert main(_args(_order(exchange)), env) == 2
+    assert run_cli(_args(_order(exchange)), env) == 2
     assert "key: wrong password" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("status", [500, 503])
 def test_exit_3_outcome_unknown_names_the_order_and_sends_once(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], status: int
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], status: int, run_cli: RunCli
 ) -> None:
     order_id = _order(exchange)
     exchange.fail_next(status=status, applied=True)
-    assert main(_args(order_id, "--updated-client-order-id", "u-1"), env) == 3
+    assert run_cli(_args(order_id, "--updated-client-order-id", "u-1"), env) == 3
     err = capsys.readouterr().err
     assert f"order {order_id} (updated client order id u-1)" in err
     assert "may have been applied; nothing was re-sent" in err
@@ -285,11 +293,11 @@ def test_exit_3_outcome_unknown_names_the_order_and_sends_once(
 
 
 def test_exit_3_on_timeout_after_sending(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], run_cli: RunCli
 ) -> None:
     order_id = _order(exchange)
     exchange.response_delay_s = 1.0
-    assert main([*_args(order_id), "--timeout", "0.2"], env) == 3
+    assert run_cli([*_args(order_id), "--timeout", "0.2"], env) == 3
     assert "ReadTimeout" in capsys.readouterr().err
     # The exchange records the POST when its delayed answer starts: wait for that.
     deadline = time.monotonic() + 10
@@ -315,9 +323,10 @@ def test_verbose_shows_the_conversation_but_no_secret(
     env: dict[str, str],
     key_files: dict[str, KeyFiles],
     capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
 ) -> None:
     order_id = _order(exchange)
-    assert main([*_args(order_id), "-v"], env) == 0
+    assert run_cli([*_args(order_id), "-v"], env) == 0
     err = capsys.readouterr().err
     assert f"> POST {env['KALSHI_BASE_URL']}/portfolio/events/orders/{order_id}/amend" in err
     assert "< HTTP 200 in " in err
@@ -328,7 +337,9 @@ def test_verbose_shows_the_conversation_but_no_secret(
         assert line not in err
 
 
-def test_the_installed_command_runs_without_traceback(env: dict[str, str], exchange: Exchange) -> None:
+def test_the_installed_command_runs_without_traceback(
+    env: dict[str, str], exchange: Exchange, server: RunningServer
+) -> None:
     order_id = _order(exchange)
     script = Path(sys.executable).with_name("kalshi-amend")
     done = subprocess.run(
@@ -345,7 +356,7 @@ def test_the_installed_command_runs_without_traceback(env: dict[str, str], excha
         == "kalshi-amend: error: --price: price must be between 0 and 1 dollar (exclusive), got 2\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "kalshi_amend", *_args(order_id)],
+        [sys.executable, "-m", "kalshi_amend", *_args(order_id, "--ca-file", str(server.ca_path))],
         env=env,
         capture_output=True,
         text=True,
@@ -375,4 +386,16 @@ def test_exit_2_for_a_ca_file_that_cannot_be_used(
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+    assert exchange.post_count() == 0
+
+
+def test_exit_4_for_an_untrusted_certificate_and_nothing_sent(
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without --ca-file the local exchange's throwaway CA is not trusted: the handshake
+    # fails before the request leaves.
+    assert main(_args(_order(exchange)), env) == 4
+    err = capsys.readouterr().err
+    assert "certificate verify failed" in err
+    assert "--ca-file" in err  # the hint names the flag a shell user has
     assert exchange.post_count() == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 
 import pytest
 from kalshi_trade_api.api.orders import get_order
@@ -16,7 +17,7 @@ from kalshi_trade_api.api.orders import get_order
 from auth_hooks import KalshiAuth, call_detailed, make_client
 from kalshi_amend.cli import main
 from local_exchange import Exchange, Fault, RunningServer, serve
-from tests.cli.conftest import TICKER
+from tests.cli.conftest import TICKER, RunCli
 from tests.support.keys import KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
 
@@ -31,25 +32,30 @@ def _args(order_id: str, *extra: str, price: str = "0.42", count: str = "10") ->
     return [order_id, "--ticker", TICKER, "--side", "bid", "--price", price, "--count", count, *extra]
 
 
-def _read_order(env: dict[str, str], order_id: str) -> bytes:
+def _read_order(env: dict[str, str], server: RunningServer, order_id: str) -> bytes:
     """The Get Order body as the exchange sends it now, through a client of our own."""
     auth = KalshiAuth.from_env(env)
-    with make_client(auth, base_url=env["KALSHI_BASE_URL"]) as client:
+    verify = ssl.create_default_context(cafile=str(server.ca_path))
+    with make_client(auth, base_url=env["KALSHI_BASE_URL"], verify=verify) as client:
         return call_detailed(get_order.sync_detailed, order_id, client=client).content
 
 
 def test_exit_0_when_the_lost_answer_was_applied_prints_the_order_as_read(
-    exchange: Exchange, env: dict[str, str], capsysbinary: pytest.CaptureFixture[bytes]
+    exchange: Exchange,
+    env: dict[str, str],
+    server: RunningServer,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    run_cli: RunCli,
 ) -> None:
     order_id = _bid(exchange)
     exchange.fail_next(status=500, applied=True)
-    assert main([*_args(order_id), "--resolve"], env) == 0
+    assert run_cli([*_args(order_id), "--resolve"], env) == 0
     out, err_bytes = capsysbinary.readouterr()
     err = err_bytes.decode()
     assert "OUTCOME RESOLVED" in err and "APPLIED" in err
     (generated,) = GENERATED.findall(err)
     # stdout is the Get Order body exactly as received: the same bytes a read gives now.
-    assert out == _read_order(env, order_id) + b"\n"
+    assert out == _read_order(env, server, order_id) + b"\n"
     order = json.loads(out)["order"]
     assert order["order_id"] == order_id
     assert order["client_order_id"] == generated
@@ -58,11 +64,11 @@ def test_exit_0_when_the_lost_answer_was_applied_prints_the_order_as_read(
 
 
 def test_exit_0_with_the_callers_own_updated_client_order_id_generates_none(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], run_cli: RunCli
 ) -> None:
     order_id = _bid(exchange)
     exchange.fail_next(status=503, applied=True)
-    assert main([*_args(order_id, "--updated-client-order-id", "mine-2"), "--resolve"], env) == 0
+    assert run_cli([*_args(order_id, "--updated-client-order-id", "mine-2"), "--resolve"], env) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["order"]["client_order_id"] == "mine-2"
     assert "OUTCOME RESOLVED" in err
@@ -70,10 +76,10 @@ def test_exit_0_with_the_callers_own_updated_client_order_id_generates_none(
 
 
 def test_exit_0_without_a_fault_prints_the_amend_answer_and_the_generated_id(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], run_cli: RunCli
 ) -> None:
     order_id = _bid(exchange)
-    assert main([*_args(order_id), "--resolve"], env) == 0
+    assert run_cli([*_args(order_id), "--resolve"], env) == 0
     out, err = capsys.readouterr()
     answer = json.loads(out)
     assert answer["order_id"] == order_id  # the amend's own answer, not a Get Order body
@@ -82,11 +88,11 @@ def test_exit_0_without_a_fault_prints_the_amend_answer_and_the_generated_id(
 
 
 def test_exit_5_when_not_applied_as_of_the_read(
-    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], run_cli: RunCli
 ) -> None:
     order_id = _bid(exchange)
     exchange.fail_next(status=503, applied=False)
-    assert main([*_args(order_id), "--resolve"], env) == 5
+    assert run_cli([*_args(order_id), "--resolve"], env) == 5
     out, err = capsys.readouterr()
     assert "NOT APPLIED as of the read" in err
     assert "can still arrive" in err
@@ -127,13 +133,14 @@ def test_exit_6_when_the_order_was_closed_meanwhile(
     exchange.how = how
     exchange.order_id = _bid(exchange)
     exchange.fail_next(status=503, applied=False)
-    with serve(exchange) as server:
+    with serve(exchange, tls=True) as server:
         env = {
             "KALSHI_API_KEY_ID": "me",
             "KALSHI_PRIVATE_KEY_PATH": str(key_files["ed25519"].path),
             "KALSHI_BASE_URL": server.base_url,
         }
-        assert main([*_args(exchange.order_id), "--resolve"], env) == 6
+        argv = [*_args(exchange.order_id), "--resolve", "--ca-file", str(server.ca_path)]
+        assert main(argv, env) == 6
     out, err = capsys.readouterr()
     assert "no longer resting" in err
     assert json.loads(out)["order"]["status"] == status
@@ -169,11 +176,15 @@ def test_exit_3_when_the_read_fails_too(
 
 
 def test_without_resolve_an_unknown_outcome_is_still_exit_3_and_nothing_is_read(
-    exchange: Exchange, env: dict[str, str], server: RunningServer, capsys: pytest.CaptureFixture[str]
+    exchange: Exchange,
+    env: dict[str, str],
+    server: RunningServer,
+    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
 ) -> None:
     order_id = _bid(exchange)
     exchange.fail_next(status=500, applied=True)
-    assert main(_args(order_id), env) == 3
+    assert run_cli(_args(order_id), env) == 3
     assert not GENERATED.search(capsys.readouterr().err)
     assert not [record for record in exchange.requests if record.method == "GET"]
 
