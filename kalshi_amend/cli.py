@@ -124,6 +124,26 @@ REFINEMENTS: dict[str, _Refinement] = {
 }
 
 
+_EPILOG = """\
+exit codes:
+  0  applied: the exchange's answer on stdout, exactly as received
+  1  rejected (HTTP 4xx): not applied
+  2  bad input or configuration: nothing was sent
+  3  outcome unknown (timeout or connection lost after sending, HTTP 5xx):
+     may have been applied; nothing was re-sent
+  4  not sent (no connection): safe to run again
+with --resolve, an unknown outcome is read back (Get Order) and ends in:
+  0  applied: the order as read on stdout ({"order": {...}}, exactly as received)
+  5  not applied as of the read (the order on stdout); a delayed amend can
+     still arrive until its signed timestamp expires: read again before re-sending
+  6  order no longer resting, executed or canceled (the order on stdout)
+  3  still unknown: the read failed too
+
+environment: KALSHI_API_KEY_ID, KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY
+with the PEM), KALSHI_PRIVATE_KEY_PASSWORD, KALSHI_ENV, KALSHI_BASE_URL
+"""
+
+
 @attrs.frozen
 class Command:
     """The parser, and the flags made from the generated code (what each one fills in)."""
@@ -136,14 +156,10 @@ class Command:
 def build_command() -> Command:
     parser = _Parser(
         prog=PROG,
-        description="Amend a resting Kalshi order (price, total count, expiry). "
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the exit code table's lines
+        description="Amend a resting Kalshi order (price, total count, expiry).\n"
         "Never defaults to production: choose --env or --base-url.",
-        epilog="Environment: KALSHI_API_KEY_ID, KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY with the PEM), "
-        "KALSHI_PRIVATE_KEY_PASSWORD, KALSHI_ENV, KALSHI_BASE_URL. "
-        "Exit: 0 applied, 1 rejected, 2 bad input, 3 outcome unknown, 4 not sent; "
-        "with --resolve, after an unknown outcome: 0 applied (the order as read on stdout), "
-        "5 not applied as of the read, 6 order no longer resting (executed or canceled), "
-        "3 still unknown.",
+        epilog=_EPILOG,
     )
     parser.add_argument("order_id", metavar="ORDER_ID", help="the exchange's order id")
     # Groups print in the order made: the amend's flags first, the connection's after.
