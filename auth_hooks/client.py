@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
+import sys
 import threading
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, Self
 
 import httpx
 from attrs import define, field
@@ -16,7 +19,14 @@ from .classify import aread_and_check, read_and_check
 from .errors import KalshiConfigError
 from .httpx_clients import LeanAsyncClient, LeanClient
 from .signing import KEY_HEADER
-from .transports import ConnectRetryingTransport
+from .transports import (
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AiohttpTransport,
+    AsyncBoundedHTTPTransport,
+    BoundedHTTPTransport,
+    Bounds,
+)
 
 # The spec's production and demo servers (openapi.yaml `servers`; a test keeps them in step).
 ENVIRONMENTS = {
@@ -30,14 +40,28 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 DEFAULT_CONNECT_RETRIES = 2
 
 
+# The API's base path: every operation's path in openapi.yaml is relative to it, so a
+# base URL without it would reach other paths (and their 404s look like "order not found").
+API_BASE_PATH = "/trade-api/v2"
+ASYNC_BACKENDS = ("auto", "aiohttp", "httpx")
+
+Verify = bool | str | os.PathLike[str] | ssl.SSLContext
+
+
 def make_client(
     auth: KalshiAuth,
     *,
     env: str | None = None,
     base_url: str | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-    verify: bool | ssl.SSLContext = True,
+    deadline: float | None = None,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    verify: Verify = True,
+    proxy: str | httpx.URL | httpx.Proxy | None = None,
+    trust_env: bool = True,
+    limits: httpx.Limits = DEFAULT_LIMITS,
     connect_retries: int = DEFAULT_CONNECT_RETRIES,
+    async_backend: str = "auto",
     transport: httpx.BaseTransport | None = None,
     async_transport: httpx.AsyncBaseTransport | None = None,
     **httpx_args: Any,
@@ -46,9 +70,24 @@ def make_client(
 
     Safe defaults: a finite timeout, redirects never followed (httpx would carry the
     KALSHI-* headers to the other host), TLS verified (``verify=False`` must be
-    spelled out), plain ``http://`` only to a loopback host. Async requests use
-    httpx-aiohttp's transport when it is installed (it holds up far better with many
-    requests in flight) and httpx's own otherwise. ``httpx_args`` go to both httpx clients.
+    spelled out), plain ``http://`` only to a loopback host.
+
+    Every request is bounded: it ends within ``deadline`` seconds in all (default: the
+    connect timeout plus the read timeout of the request; ``math.inf`` for none), and an
+    answer longer than ``max_response_bytes`` (default 4 MiB) is cut off. Either, once
+    the request may have left, is an ``httpx.TransportError`` (OutcomeUnknown for an amend).
+
+    TLS and proxies as httpx's ``trust_env``: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY /
+    NO_PROXY and SSL_CERT_FILE / SSL_CERT_DIR are read once, when the first pool is
+    built, unless ``trust_env=False``. ``verify`` is True, False, an ``ssl.SSLContext``,
+    or the path of a PEM file (or directory) of CA certificates; it applies through a
+    ``proxy`` too.
+
+    Async requests use aiohttp (through httpx-aiohttp's package) when it is installed
+    (it holds up far better with many requests in flight) and httpx's own pool
+    otherwise; ``async_backend`` "aiohttp" or "httpx" chooses. A ``transport`` or
+    ``async_transport`` you pass is used as it is: none of the above applies to it.
+    ``httpx_args`` go to both httpx clients.
     """
     if not isinstance(auth, KalshiAuth):
         raise KalshiConfigError("auth must be a KalshiAuth (see KalshiAuth.from_env)")
@@ -57,25 +96,64 @@ def make_client(
             "follow_redirects is refused: a redirect would carry the KALSHI-* headers elsewhere"
         )
     httpx_args.pop("follow_redirects", None)
-    for reserved in ("auth", "base_url", "event_hooks", "verify", "cookies", "headers"):
+    for reserved in ("auth", "base_url", "event_hooks", "verify", "cookies", "headers", "mounts"):
         if reserved in httpx_args:
             raise KalshiConfigError(f"{reserved} is set by make_client; it cannot be passed in httpx_args")
     if connect_retries < 0:
         raise KalshiConfigError("connect_retries must be 0 or more")
+    if async_backend not in ASYNC_BACKENDS:
+        raise KalshiConfigError(
+            f"async_backend must be one of {', '.join(ASYNC_BACKENDS)}, got {async_backend!r}"
+        )
+    if (
+        isinstance(max_response_bytes, bool)
+        or not isinstance(max_response_bytes, int)
+        or max_response_bytes < 1
+    ):
+        raise KalshiConfigError(f"max_response_bytes must be a positive int, got {max_response_bytes!r}")
+    if deadline is not None and (isinstance(deadline, bool) or not deadline > 0):
+        raise KalshiConfigError(f"deadline must be a positive number of seconds, got {deadline!r}")
+    _check_verify(verify)
     return KalshiClient(
         base_url=resolve_base_url(env, base_url),
         token=auth.key_id,
         prefix="",
         auth_header_name=KEY_HEADER,
         timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-        verify_ssl=verify,
+        verify_ssl=verify,  # type: ignore[arg-type]  # a PathLike too, turned into a context here
         follow_redirects=False,
         httpx_args=httpx_args,
         auth=auth,
         connect_retries=connect_retries,
         transport=transport,
         async_transport=async_transport,
+        bounds=Bounds(max_response_bytes=max_response_bytes, deadline=deadline),
+        proxy=_proxy(proxy),
+        trust_env=trust_env,
+        limits=limits,
+        async_backend=async_backend,
     )
+
+
+def _check_verify(verify: object) -> None:
+    if isinstance(verify, bool | ssl.SSLContext):
+        return
+    if isinstance(verify, str | os.PathLike):
+        if not os.path.exists(verify):
+            raise KalshiConfigError(f"verify={os.fspath(verify)!r}: no such CA file or directory")
+        return
+    raise KalshiConfigError(
+        f"verify must be True, False, an ssl.SSLContext or a CA file path, not {type(verify).__name__}"
+    )
+
+
+def _proxy(proxy: str | httpx.URL | httpx.Proxy | None) -> httpx.Proxy | None:
+    if proxy is None:
+        return None
+    result = proxy if isinstance(proxy, httpx.Proxy) else httpx.Proxy(proxy)
+    if result.url.scheme not in ("http", "https"):
+        raise KalshiConfigError(f"proxy must be an http:// or https:// URL, got scheme {result.url.scheme!r}")
+    return result
 
 
 def resolve_base_url(env: str | None, base_url: str | None) -> str:
@@ -95,6 +173,11 @@ def resolve_base_url(env: str | None, base_url: str | None) -> str:
         raise KalshiConfigError(f"plain http is refused for non-loopback host {url.host!r}: use https")
     if url.scheme not in ("http", "https") or not url.host:
         raise KalshiConfigError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if url.query or url.fragment or not url.path.rstrip("/").endswith(API_BASE_PATH):
+        raise KalshiConfigError(
+            f"base_url must end in the API's base path {API_BASE_PATH} "
+            f"(e.g. https://external-api.kalshi.com{API_BASE_PATH}), got {base_url!r}"
+        )
     return base_url.rstrip("/")
 
 
@@ -107,12 +190,46 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _running_loop() -> Any:
+    """The running asyncio loop, or None (no asyncio imported, none running, or trio)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _close_when_loop_ends(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Closes ``client`` when asyncio shuts the loop's async generators down.
+
+    asyncio.run() finalises every async generator still alive before it closes the loop
+    (``loop.shutdown_asyncgens``): this one, started on the loop the pool was built on,
+    closes that pool there. So a script that ends without ``aclose`` leaves no open
+    connections (nor aiohttp's "Unclosed client session"), and a client used again from
+    another asyncio.run() finds its old pool closed on its own loop, not dangling.
+    """
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
 @define
 class KalshiClient(AuthenticatedClient):
     """The generated ``AuthenticatedClient`` whose httpx clients are built by us, lazily.
 
     Wrapping, not patching: generated code is untouched. Each httpx client is made on
     first use, so a sync-only bot never pays for the async stack and vice versa.
+
+    Life cycle: ``with client:`` / ``async with client:`` close both pools at the end
+    (``close()`` / ``aclose()`` likewise), and may be entered again: a closed pool is
+    rebuilt on the next request. The async pool belongs to the event loop it was
+    built on; used from another loop (a second ``asyncio.run``) once the first has
+    stopped, the client builds a new pool there. While the first loop still runs
+    (another thread), or when you passed ``async_transport`` (which cannot be rebuilt),
+    a second loop gets KalshiConfigError before anything is sent.
     """
 
     _auth: KalshiAuth = field(kw_only=True, alias="auth")
@@ -121,34 +238,92 @@ class KalshiClient(AuthenticatedClient):
     _async_transport: httpx.AsyncBaseTransport | None = field(
         default=None, kw_only=True, alias="async_transport"
     )
+    _bounds: Bounds = field(factory=Bounds, kw_only=True, alias="bounds")
+    _proxy: httpx.Proxy | None = field(default=None, kw_only=True, alias="proxy")
+    _trust_env: bool = field(default=True, kw_only=True, alias="trust_env")
+    _limits: httpx.Limits = field(default=DEFAULT_LIMITS, kw_only=True, alias="limits")
+    _async_backend: str = field(default="auto", kw_only=True, alias="async_backend")
 
     # Two threads making their first request at once must not build two pools.
     _build_lock: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
+    _ssl_context: ssl.SSLContext | None = field(default=None, init=False, repr=False)
+    _async_loop: Any = field(default=None, init=False, repr=False)
+    # The loop-end closers of async pools built so far, kept alive until they ran: one
+    # collected early would ask its (maybe closed) loop to run it.
+    _closers: list[AsyncGenerator[None, None]] = field(factory=list, init=False, repr=False)
+    _closing: set[Any] = field(factory=set, init=False, repr=False)  # aclose tasks started by __exit__
+    _built_async: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
 
     def get_httpx_client(self) -> httpx.Client:
         if self._client is None:
             with self._build_lock:
                 if self._client is None:
-                    transport = self._transport or httpx.HTTPTransport(
-                        verify=self._tls(), retries=self._connect_retries
-                    )
                     self._client = LeanClient(
-                        transport=transport,
+                        transport=self._transport or BoundedHTTPTransport(**self._transport_args()),
                         event_hooks={"response": [read_and_check]},
                         **self._common_args(),
                     )
         return self._client
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
+        loop = _running_loop()
+        client = self._async_client
+        if client is not None and (loop is None or loop is self._async_loop):
+            return client
+        with self._build_lock:
+            if loop is not None and self._async_loop is not None and loop is not self._async_loop:
+                self._leave_loop()
+            if self._async_client is None:
+                self._async_client = self._built_async = LeanAsyncClient(
+                    transport=self._async_transport or self._default_async_transport(),
+                    event_hooks={"response": [aread_and_check]},
+                    **self._common_args(),
+                )
+                if loop is not None:
+                    self._close_at_loop_end(self._async_client)
+            elif loop is not None and self._async_loop is None and self._async_client is self._built_async:
+                self._close_at_loop_end(self._async_client)  # built outside any loop, first used here
+            if loop is not None:
+                self._async_loop = loop
+            return self._async_client
+
+    def _leave_loop(self) -> None:
+        """Drops the async pool of the loop it was used on, before another loop uses the client."""
+        old = self._async_loop
         if self._async_client is None:
-            with self._build_lock:
-                if self._async_client is None:
-                    self._async_client = LeanAsyncClient(
-                        transport=self._async_transport or self._default_async_transport(),
-                        event_hooks={"response": [aread_and_check]},
-                        **self._common_args(),
-                    )
-        return self._async_client
+            return  # closed: a new pool is built for the new loop
+        if old.is_running():
+            raise KalshiConfigError(
+                "this client's async pool is in use on another running event loop (another thread): "
+                "make one client per event loop; nothing was sent"
+            )
+        if self._async_transport is not None or self._async_client is not self._built_async:
+            raise KalshiConfigError(
+                "this client's async transport was given to make_client and belongs to the event loop "
+                "it was first used on: make a new client for this loop; nothing was sent"
+            )
+        # The old loop has stopped: its closer has run (asyncio.run) or will run if that
+        # loop runs again. Either way this loop gets a pool of its own.
+        self._async_client = None
+        self._closers = [closer for closer in self._closers if getattr(closer, "ag_frame", None) is not None]
+
+    def _close_at_loop_end(self, client: httpx.AsyncClient) -> None:
+        closer = _close_when_loop_ends(client)
+        # Started by hand up to its yield (it awaits nothing before): asyncio's first-iter
+        # hook, installed for the running loop, registers it with that loop right here.
+        try:
+            closer.asend(None).send(None)
+        except StopIteration:
+            self._closers.append(closer)
+
+    def _transport_args(self) -> dict[str, Any]:
+        return {
+            "ssl_context": self._tls(),
+            "proxy": self._proxy_for_base_url(),
+            "limits": self._limits,
+            "bounds": self._bounds,
+            "connect_retries": self._connect_retries,
+        }
 
     def _common_args(self) -> dict[str, Any]:
         """What the sync and async httpx clients share."""
@@ -159,36 +334,99 @@ class KalshiClient(AuthenticatedClient):
             "timeout": self._timeout,
             "follow_redirects": False,
             "auth": self._auth,
+            "trust_env": self._trust_env,
             **self._httpx_args,
         }
 
     def _default_async_transport(self) -> httpx.AsyncBaseTransport:
-        try:
-            from httpx_aiohttp import AiohttpTransport
-        except ImportError:  # optional: httpx's own pool works, but slows with many in flight
-            return httpx.AsyncHTTPTransport(verify=self._tls(), retries=self._connect_retries)
-        # httpx-aiohttp ignores retries=: connect retries are added around it.
-        return ConnectRetryingTransport(AiohttpTransport(verify=self._tls()), self._connect_retries)
+        if self._async_backend != "httpx":
+            try:
+                import httpx_aiohttp  # noqa: F401  (installing it opts in to aiohttp)
 
-    def _tls(self) -> bool | str | ssl.SSLContext:
-        """The TLS setting for the transports.
+                return AiohttpTransport(**self._transport_args())
+            except ImportError:  # optional: httpx's own pool works, but slows with many in flight
+                if self._async_backend == "aiohttp":
+                    raise KalshiConfigError(
+                        "async_backend='aiohttp' needs httpx-aiohttp: pip install httpx-aiohttp"
+                    ) from None
+        return AsyncBoundedHTTPTransport(**self._transport_args())
+
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context of both pools, made once (loading a CA bundle takes 30-60 ms).
 
         A plain-http base URL (loopback only) never does TLS, and loading the CA bundle
-        costs 30-60 ms of start-up for nothing; such a client gets a context that trusts
-        no CA at all, so an https request through it would fail closed, not open.
+        costs start-up time for nothing; such a client gets a context that trusts no CA
+        at all, so an https request through it would fail closed, not open.
         """
-        if httpx.URL(self._base_url).scheme == "http":
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return self._verify_ssl
+        if self._ssl_context is None:
+            verify: Any = self._verify_ssl
+            if httpx.URL(self._base_url).scheme == "http":
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            elif isinstance(verify, str | os.PathLike):
+                path = os.fspath(verify)
+                if os.path.isdir(path):
+                    context = ssl.create_default_context(capath=path)
+                else:
+                    context = ssl.create_default_context(cafile=path)
+            else:
+                context = httpx.create_ssl_context(verify=verify, trust_env=self._trust_env)
+            self._ssl_context = context
+        return self._ssl_context
+
+    def _proxy_for_base_url(self) -> httpx.Proxy | None:
+        """``proxy=``, or the environment's proxy for the base URL (httpx's trust_env rules)."""
+        if self._proxy is not None or not self._trust_env:
+            return self._proxy
+        from urllib.request import getproxies, proxy_bypass_environment  # type: ignore[attr-defined]
+
+        url = httpx.URL(self._base_url)
+        proxies = getproxies()
+        chosen = proxies.get(url.scheme) or proxies.get("all")
+        if not chosen:
+            return None
+        host = url.host if url.port is None else f"{url.host}:{url.port}"
+        if proxies.get("no") and proxy_bypass_environment(host, proxies):
+            return None
+        return _proxy(chosen if "://" in chosen else f"http://{chosen}")
 
     def close(self) -> None:
-        """Closes the sync httpx client (the async one closes with ``aclose``)."""
-        if self._client is not None:
-            self._client.close()
+        """Closes the sync pool (the async one closes with ``aclose``); the next request
+        opens a new one."""
+        with self._build_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     async def aclose(self) -> None:
-        if self._async_client is not None:
-            await self._async_client.aclose()
+        """Closes the async pool; the next request opens a new one."""
+        with self._build_lock:
+            client, self._async_client = self._async_client, None
+        if client is not None:
+            await client.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        """Closes both pools. The async one only when its loop runs in this thread (it is
+        closed there, as a task) or has ended (asyncio.run closed it already)."""
+        self.close()
+        loop = _running_loop()
+        if self._async_client is not None and loop is not None and loop is self._async_loop:
+            with self._build_lock:
+                client, self._async_client = self._async_client, None
+            if client is not None:
+                task = loop.create_task(client.aclose())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        """Closes both pools."""
+        self.close()
+        await self.aclose()
 
     def __repr__(self) -> str:
         return f"KalshiClient(base_url={self._base_url!r}, auth={self._auth!r})"

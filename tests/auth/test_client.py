@@ -21,6 +21,7 @@ from auth_hooks import (
     load_private_key,
     make_client,
 )
+from auth_hooks.transports import BoundedHTTPTransport
 from tests.support.keys import KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
 
@@ -140,7 +141,7 @@ def test_safe_defaults(key_files: dict[str, KeyFiles]) -> None:
     assert client.timeout.read is not None and client.timeout.read <= 30
     assert client.timeout.connect is not None and client.timeout.connect <= 10
     transport = client._transport
-    assert isinstance(transport, httpx.HTTPTransport)
+    assert isinstance(transport, BoundedHTTPTransport)
     ssl_context = transport._pool._ssl_context
     assert ssl_context is not None
     assert ssl_context.verify_mode == ssl.CERT_REQUIRED
@@ -149,7 +150,7 @@ def test_safe_defaults(key_files: dict[str, KeyFiles]) -> None:
 
 def test_verify_false_must_be_spelled_out(key_files: dict[str, KeyFiles]) -> None:
     client = make_client(_auth(key_files, "ed25519"), env="demo", verify=False).get_httpx_client()
-    assert isinstance(client._transport, httpx.HTTPTransport)
+    assert isinstance(client._transport, BoundedHTTPTransport)
     ssl_context = client._transport._pool._ssl_context
     assert ssl_context is not None and ssl_context.verify_mode == ssl.CERT_NONE
 
@@ -163,6 +164,16 @@ def test_verify_false_must_be_spelled_out(key_files: dict[str, KeyFiles]) -> Non
         ({"base_url": "http://api.example.com/trade-api/v2"}, "plain http is refused for non-loopback host"),
         ({"base_url": "http://10.0.0.1/trade-api/v2"}, "plain http is refused for non-loopback host"),
         ({"base_url": "ftp://127.0.0.1/x"}, "base_url must be an http(s) URL"),
+        ({"base_url": "https://api.example.com"}, "base_url must end in the API's base path /trade-api/v2"),
+        ({"base_url": "https://api.example.com/trade-api"}, "base_url must end in the API's base path"),
+        ({"base_url": "https://h.example/trade-api/v2/x"}, "base_url must end in the API's base path"),
+        ({"base_url": "https://h.example/trade-api/v2?x=1"}, "base_url must end in the API's base path"),
+        ({"env": "demo", "verify": "/nonexistent/ca.pem"}, "verify='/nonexistent/ca.pem': no such CA file"),
+        ({"env": "demo", "verify": 3}, "verify must be True, False, an ssl.SSLContext or a CA file path"),
+        ({"env": "demo", "max_response_bytes": 0}, "max_response_bytes must be a positive int"),
+        ({"env": "demo", "deadline": 0}, "deadline must be a positive number of seconds"),
+        ({"env": "demo", "proxy": "socks5://127.0.0.1:1"}, "proxy must be an http:// or https:// URL"),
+        ({"env": "demo", "async_backend": "trio"}, "async_backend must be one of auto, aiohttp, httpx"),
         ({"env": "demo", "follow_redirects": True}, "follow_redirects is refused"),
         ({"env": "demo", "event_hooks": {}}, "event_hooks is set by make_client"),
     ],
@@ -175,7 +186,8 @@ def test_configuration_errors(
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:1/trade-api/v2", "http://localhost:1/x", "http://[::1]:1/x"]
+    "url",
+    ["http://127.0.0.1:1/trade-api/v2", "http://localhost:1/trade-api/v2/", "http://[::1]:1/trade-api/v2"],
 )
 def test_plain_http_allowed_to_loopback(key_files: dict[str, KeyFiles], url: str) -> None:
     client = make_client(_auth(key_files, "ed25519"), base_url=url)
@@ -187,7 +199,7 @@ def test_a_loopback_http_client_would_refuse_any_tls_peer(key_files: dict[str, K
     # the context still requires a certificate and a matching host name, and trusts no CA.
     client = make_client(_auth(key_files, "ed25519"), base_url="http://127.0.0.1:1/trade-api/v2")
     transport = client.get_httpx_client()._transport
-    assert isinstance(transport, httpx.HTTPTransport)
+    assert isinstance(transport, BoundedHTTPTransport)
     context = transport._pool._ssl_context
     assert context is not None
     assert context.verify_mode == ssl.CERT_REQUIRED
