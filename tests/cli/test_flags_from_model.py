@@ -82,24 +82,28 @@ def test_every_refinement_names_a_field_or_parameter_that_exists() -> None:
 
 
 @attrs.define
-class _WithPostOnly(AmendOrderV2Request):
+class _WithAddedBoolean(AmendOrderV2Request):
     """What `make generate` would give for an added boolean field (a subclass, for brevity).
 
+    The name is one no spec will have, so this holds after check-regen adds its own field.
+
     Attributes:
-        post_only (bool | Unset): If true, the amend must not take liquidity; a
+        cli_probe_only (bool | Unset): If true, the amend must not take liquidity; a
             crossing price is refused instead of filled.
     """
 
-    post_only: bool | Unset = UNSET
+    cli_probe_only: bool | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         body = super().to_dict()
-        if not isinstance(self.post_only, Unset):
-            body["post_only"] = self.post_only
+        if not isinstance(self.cli_probe_only, Unset):
+            body["cli_probe_only"] = self.cli_probe_only
         return body
 
 
-@pytest.mark.parametrize(("flag", "sent"), [("--post-only", True), ("--no-post-only", False), (None, None)])
+@pytest.mark.parametrize(
+    ("flag", "sent"), [("--cli-probe-only", True), ("--no-cli-probe-only", False), (None, None)]
+)
 def test_a_field_added_to_the_model_is_a_flag_that_reaches_the_body(
     monkeypatch: pytest.MonkeyPatch,
     key_files: dict[str, KeyFiles],
@@ -107,12 +111,12 @@ def test_a_field_added_to_the_model_is_a_flag_that_reaches_the_body(
     flag: str | None,
     sent: bool | None,
 ) -> None:
-    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithPostOnly)
+    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithAddedBoolean)
     command = cli.build_command()
     (added,) = [
         f for f in command.body_flags if f.name not in {a.name for a in attrs.fields(AmendOrderV2Request)}
     ]
-    assert added.option == "--post-only"
+    assert added.option == "--cli-probe-only"
     assert (
         added.description
         == "If true, the amend must not take liquidity; a crossing price is refused instead of filled."
@@ -129,18 +133,18 @@ def test_a_field_added_to_the_model_is_a_flag_that_reaches_the_body(
         assert cli.main(argv, env) == 0, capsys.readouterr().err
     (received,) = state.received
     body = json.loads(received.body)
-    assert body.get("post_only") == sent
-    assert ("post_only" in body) == (sent is not None)
+    assert body.get("cli_probe_only") == sent
+    assert ("cli_probe_only" in body) == (sent is not None)
 
 
 def test_the_added_flag_is_in_help_with_its_negation(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithPostOnly)
+    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithAddedBoolean)
     with pytest.raises(SystemExit):
         cli.build_command().parser.parse_args(["--help"])
     out = _normalised(capsys.readouterr().out)
-    assert "--post-only, --no-post-only If true, the amend must not take liquidity" in out
+    assert "--cli-probe-only, --no-cli-probe-only If true, the amend must not take liquidity" in out
 
 
 @attrs.define
@@ -227,10 +231,13 @@ def test_a_nested_model_field_takes_json_and_becomes_the_model(monkeypatch: pyte
 
 
 def test_the_readme_options_table_is_made_from_the_same_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithPostOnly)
+    monkeypatch.setattr(cli, "REQUEST_MODEL", _WithAddedBoolean)
     table = options_table.markdown()
-    for name in [field.name for field in attrs.fields(_WithPostOnly) if field.init] + sorted(
+    for name in [field.name for field in attrs.fields(_WithAddedBoolean) if field.init] + sorted(
         _query_parameters()
     ):
         assert f"`{name}`" in table
-    assert "| `--post-only` / `--no-post-only` |  | If true, the amend must not take liquidity;" in table
+    assert (
+        "| `--cli-probe-only` / `--no-cli-probe-only` |  | If true, the amend must not take liquidity;"
+        in table
+    )
