@@ -126,6 +126,18 @@ def test_delay_holds_the_answer_until_the_client_gives_up(
     assert seen_by_exchange(exchange, admin_path(order_id)) == 1
 
 
+def test_forward_late_forwards_only_once_the_client_gave_up(
+    server: RunningServer, exchange: Exchange, order_id: str
+) -> None:
+    with FaultProxy(server.root_url, always(Fault.FORWARD_LATE)) as proxy:
+        with httpx.Client(timeout=0.3) as client, pytest.raises(httpx.ReadTimeout):
+            client.get(proxy.root_url + admin_path(order_id))
+        assert proxy.wait_settled(admin_path(order_id))
+    (record,) = proxy.records()
+    assert (record.forwarded, record.upstream_status, record.client_status) == (True, 200, None)
+    assert seen_by_exchange(exchange, admin_path(order_id)) == 1
+
+
 @pytest.mark.parametrize(("fault", "status"), [(Fault.REPLY_5XX, 502), (Fault.FORWARD_THEN_503, 503)])
 def test_5xx_faults_answer_and_keep_the_connection(
     server: RunningServer, exchange: Exchange, order_id: str, fault: Fault, status: int

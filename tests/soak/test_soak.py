@@ -172,6 +172,11 @@ async def run_async(
             del schedule.running[attempt.order_id]
 
 
+def settle(proxy: FaultProxy) -> None:
+    """Waits for requests still on their way (FORWARD_LATE) to reach the exchange."""
+    assert proxy.wait_settled(timeout=HOLD_S + 30), "the proxy still holds requests"
+
+
 def finish(
     name: str, exchange: Exchange, plans: list[list[Attempt]], proxy: FaultProxy, began: float
 ) -> None:
@@ -184,14 +189,14 @@ def test_soak_sync(key_files: dict[str, KeyFiles]) -> None:
     began = time.monotonic()
     exchange, plans, schedule = bed(key_files, "sync")
     auth = bot_auth(key_files)
-    with (
-        serve(exchange) as server,
-        FaultProxy(server.root_url, schedule, hold_s=HOLD_S) as proxy,
-        make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT) as client,
-        ThreadPoolExecutor(SYNC_THREADS) as pool,
-    ):
-        for done in [pool.submit(run_sync, client, proxy, schedule, plan) for plan in plans]:
-            done.result()
+    with serve(exchange) as server, FaultProxy(server.root_url, schedule, hold_s=HOLD_S) as proxy:
+        with (
+            make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT) as client,
+            ThreadPoolExecutor(SYNC_THREADS) as pool,
+        ):
+            for done in [pool.submit(run_sync, client, proxy, schedule, plan) for plan in plans]:
+                done.result()
+        settle(proxy)
     auth.close()
     finish("sync", exchange, plans, proxy, began)
 
@@ -212,5 +217,6 @@ async def test_soak_async(key_files: dict[str, KeyFiles]) -> None:
             await asyncio.gather(*(worker() for _ in range(ASYNC_TASKS)))
         finally:
             await client.aclose()
+        await asyncio.to_thread(settle, proxy)
     auth.close()
     finish("async", exchange, plans, proxy, began)

@@ -53,6 +53,9 @@ class Fault(StrEnum):
     DELAY = "delay"  # forward, hold the answer until the client gives up, close
     REPLY_5XX = "reply_5xx"  # answer 502 itself, without forwarding
     FORWARD_THEN_503 = "forward_then_503"  # forward, then answer 503 anyway
+    # Hold the request until the client gives up, then forward it: a request delayed on
+    # the way, which can land after the client has read the order back.
+    FORWARD_LATE = "forward_late"
 
     @property
     def forwards(self) -> bool:
@@ -227,6 +230,10 @@ class FaultProxy:
             tasks.add(task)
             try:
                 await self._serve_connection(reader, writer)
+            except asyncio.CancelledError:
+                # Shutting down. Ending normally: asyncio's stream callback would log a
+                # cancelled connection task as an error.
+                pass
             finally:
                 tasks.discard(task)
                 writer.close()
@@ -281,6 +288,10 @@ class FaultProxy:
             self._update(index, client_status=502)
             await _send(writer, _simple_answer(502))
             return True
+        if fault is Fault.FORWARD_LATE:
+            await self._until_client_gives_up(reader)
+            await self._forward(info, index)
+            return False
         answer = await self._forward(info, index)
         if answer is None:
             return False  # upstream failed: the client gets no answer (recorded as error)
@@ -295,15 +306,18 @@ class FaultProxy:
             await _send(writer, answer.head + answer.body[: len(answer.body) // 2])
             return False
         if fault is Fault.DELAY:
-            # Held until the client closes its end (it timed out) or hold_s passes; never
-            # answered late, so the client's only view is "no answer in time".
-            with contextlib.suppress(TimeoutError, ConnectionError):
-                await asyncio.wait_for(_until_closed(reader), self.hold_s)
+            # Never answered late, so the client's only view is "no answer in time".
+            await self._until_client_gives_up(reader)
             return False
         assert fault is Fault.FORWARD_THEN_503
         self._update(index, client_status=503)
         await _send(writer, _simple_answer(503))
         return True
+
+    async def _until_client_gives_up(self, reader: asyncio.StreamReader) -> None:
+        """Until the client closes its end (its timeout) or hold_s passes."""
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(_until_closed(reader), self.hold_s)
 
     async def _forward(self, info: RequestInfo, index: int) -> _Answer | None:
         """Sends the request upstream on a fresh connection and reads the whole answer."""
