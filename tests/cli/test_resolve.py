@@ -209,3 +209,17 @@ def test_help_lists_every_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     # The module docstring lists them too.
     for code in ("5  not applied as of the read", "6  the order is no longer resting", "3  still unknown"):
         assert code in (cli.__doc__ or "")
+
+
+def test_verbose_shows_the_read_back_too(
+    exchange: Exchange, env: dict[str, str], capsys: pytest.CaptureFixture[str], run_cli: RunCli
+) -> None:
+    order_id = _bid(exchange)
+    exchange.fail_next(status=503, applied=False)
+    assert run_cli([*_args(order_id), "--resolve", "-v"], env) == 5
+    err = capsys.readouterr().err
+    assert f"> POST {env['KALSHI_BASE_URL']}/portfolio/events/orders/{order_id}/amend" in err
+    assert "< HTTP 503 in " in err
+    assert f"> GET {env['KALSHI_BASE_URL']}/portfolio/orders/{order_id}" in err
+    assert "< HTTP 200 in " in err
+    assert err.index("> GET") > err.index("> POST")
