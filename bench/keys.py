@@ -1,22 +1,23 @@
-"""Fresh keys for each run, in the formats Kalshi hands out.
+"""Fresh keys and a fresh CA for each run: nothing here outlives the bench's temporary folder.
 
-RSA-2048 as PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`) and Ed25519 as PKCS#8 PEM, unencrypted:
-throwaway keys that only the loopback server ever sees.
+RSA-2048 as PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`) and Ed25519 as PKCS#8 PEM, as Kalshi
+hands them out. The CA (trustme) signs the server's certificate for 127.0.0.1 and
+localhost; every client is told to trust ca.pem, each through its own configuration.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from bench.common import KEY_FILES
+from bench.common import CA_FILE, KEY_FILES, SERVER_CERT_FILE
 
 
 def write_keys(folder: Path) -> None:
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    rsa_pem = rsa_key.private_bytes(
+    rsa_pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,  # PKCS#1
         serialization.NoEncryption(),
@@ -28,3 +29,8 @@ def write_keys(folder: Path) -> None:
         path = folder / KEY_FILES[kind]
         path.write_bytes(pem)
         path.chmod(0o600)
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(folder / CA_FILE))
+    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
+        str(folder / SERVER_CERT_FILE)
+    )

@@ -11,17 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.startup import ProbeResult
-from bench.variants import VARIANTS
+from bench.clients import CELLS, CLIENTS
+
+Cells = dict[
+    str, dict[str, dict[str, Any]]
+]  # client -> cell -> {"samples_ns", "round_medians_ns"} or why not
 
 
-def median(values: Sequence[int]) -> float:
+def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def p90(values: Sequence[int]) -> float:
+def quantile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
-    return float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])  # nearest rank
+    return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])  # nearest rank
 
 
 @dataclass(frozen=True)
@@ -43,205 +46,134 @@ class Target:
             return "N/A "
         return "PASS" if self.passes(self.value) else "FAIL"
 
-    @property
-    def borderline(self) -> bool:
-        """Some rounds pass and some fail: the verdict is within this machine's noise."""
-        return len({self.passes(value) for value in self.per_round}) > 1
-
     def line(self) -> str:
         sign = "≥" if self.at_least else "≤"
         shown = "n/a" if self.value is None else f"{self.value:.2f}"
         detail = self.detail
         if self.per_round:
-            detail += f"; rounds {min(self.per_round):.3f}-{max(self.per_round):.3f}"
-        flag = " (borderline: the rounds disagree)" if self.borderline else ""
+            detail += f"; rounds {min(self.per_round):.2f}-{max(self.per_round):.2f}"
+        flag = (
+            " (borderline: the rounds disagree)" if len({self.passes(v) for v in self.per_round}) > 1 else ""
+        )
         return f"{self.verdict} {self.text}: {shown}{flag} (target {sign} {self.threshold:g}; {detail})"
 
 
-Rounds = dict[str, list[float]]  # variant -> the median of each round, in ns
-
-
-def _ratio(
-    text: str,
-    top: str,
-    bottom: str,
-    meds: dict[str, float],
-    rounds: Rounds,
-    threshold: float,
-    at_least: bool,
-) -> Target:
-    if top not in meds or bottom not in meds:
+def _ratio(text: str, top: str, bottom: str, cells: Cells, threshold: float, at_least: bool) -> Target:
+    """cells "client:key/scheme": the median of `top` over the median of `bottom`."""
+    (a, a_cell), (b, b_cell) = top.split(":"), bottom.split(":")
+    x, y = cells.get(a, {}).get(a_cell, {}), cells.get(b, {}).get(b_cell, {})
+    if not x.get("samples_ns") or not y.get("samples_ns"):
         return Target(text, None, at_least, threshold, f"needs {top} and {bottom}")
-    detail = f"{top} {meds[top] / 1e3:.0f} µs / {bottom} {meds[bottom] / 1e3:.0f} µs"
-    per_round = tuple(a / b for a, b in zip(rounds.get(top, []), rounds.get(bottom, []), strict=False))
-    return Target(text, meds[top] / meds[bottom], at_least, threshold, detail, per_round)
+    mx, my = median(x["samples_ns"]), median(y["samples_ns"])
+    rounds = zip(x["round_medians_ns"], y["round_medians_ns"], strict=False)
+    detail = f"{a} {mx / 1e3:.0f} µs / {b} {my / 1e3:.0f} µs"
+    return Target(text, mx / my, at_least, threshold, detail, tuple(p / q for p, q in rounds))
 
 
-def _startup_ratio(text: str, attr: str, probes: dict[str, ProbeResult], threshold: float) -> Target:
-    ours, official = probes.get("ours"), probes.get("official-sdk")
-    if ours and official and getattr(ours, attr) and getattr(official, attr):
-        slow, fast = median(getattr(official, attr)), median(getattr(ours, attr))
-        detail = f"official SDK {slow / 1e6:.1f} ms / ours {fast / 1e6:.1f} ms"
-        return Target(text, slow / fast, True, threshold, detail)
-    return Target(text, None, True, threshold, "needs the ours and official-sdk probes")
-
-
-def targets(
-    meds: dict[str, float], probes: dict[str, ProbeResult], rounds: Rounds | None = None
-) -> list[Target]:
-    rounds = rounds or {}
-    # Ours at its best for target 1: the fastest of the sync RSA configurations that ran.
+def targets(cells: Cells, latency: dict[str, dict[str, Any]], rtt_ms: float) -> list[Target]:
     found = []
-    for suffix, when in (("", "back to back"), ("-paced", "2 ms apart")):
-        best = min(
-            (name for name in (f"ours-sync-rsa{suffix}", f"ours-presign-rsa{suffix}") if name in meds),
-            key=lambda name: meds[name],
-            default=f"ours-sync-rsa{suffix}",
-        )
-        text = f"official SDK / ours (best), sync, RSA, {when}"
-        found.append(_ratio(text, f"official-sdk-rsa{suffix}", best, meds, rounds, 1.25, True))
-    for key in ("rsa", "ed25519"):
+    for cell in ("rsa/http", "ed25519/http"):
+        text = f"recommended amend_order / raw sync_detailed, {cell}"
+        found.append(_ratio(text, f"ours:{cell}", f"ours-raw:{cell}", cells, 1.03, False))
+    for peer in ("official", "kalshi-sdk"):
+        for cell in CELLS:
+            text = f"{peer} / ours, sequential, {cell}"
+            found.append(_ratio(text, f"{peer}:{cell}", f"ours:{cell}", cells, 1.3, True))
+    for cell in ("ed25519/http", "ed25519/tls"):
+        text = f"ours / stdlib limit, sequential, {cell}"
+        found.append(_ratio(text, f"ours:{cell}", f"stdlib:{cell}", cells, 1.3, False))
+    for client, threshold, how in (
+        ("ours-async", 2.5, "httpx-aiohttp"),
+        ("ours-async-httpx", 1.0, "httpx pool"),
+    ):
+        for cell in ("rsa/http", "ed25519/http"):
+            text = f"ours sync / ours async 32 in flight ({how}), per amend, {cell}"
+            found.append(_ratio(text, f"ours:{cell}", f"{client}:{cell}", cells, threshold, True))
+    warm = latency.get("ours-warm", {})
+    for case, key in (("first amend", "first_ns"), ("after 10 s idle", "idle_ns"), ("steady p99", "p99_ns")):
+        text = f"ours with warm-up, {case}, in round trips"
+        if key not in warm:
+            why = warm.get("unavailable") or warm.get("error") or "did not run"
+            found.append(Target(text, None, False, 1.3, why))
+            continue
+        value = warm[key] / (rtt_ms * 1e6)
         found.append(
-            _ratio(
-                f"ours (default) / hand-written httpx floor, sync, {key}",
-                f"ours-sync-{key}",
-                f"floor-httpx-{key}",
-                meds,
-                rounds,
-                1.10,
-                False,
-            )
+            Target(text, value, False, 1.3, f"{warm[key] / 1e6:.1f} ms at {rtt_ms:g} ms a round trip")
         )
-    for key in ("rsa", "ed25519"):
-        found.append(
-            _ratio(
-                f"ours sync / ours async per amend (32 in flight), {key}",
-                f"ours-sync-{key}",
-                f"ours-async32-{key}",
-                meds,
-                rounds,
-                1.5,
-                True,
-            )
-        )
-    found.append(_startup_ratio("import: official SDK / ours", "import_ns", probes, 4))
-    found.append(_startup_ratio("start to first amend: official SDK / ours", "first_amend_ns", probes, 3))
     return found
-
-
-def _numeric(cell: str) -> bool:
-    return cell == "n/a" or cell.replace(".", "", 1).isdigit()
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    right = [all(_numeric(row[i]) for row in rows) for i in range(len(header))]
+    right = [i >= 2 for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        padded = [
-            cell.rjust(width) if r else cell.ljust(width)
-            for cell, width, r in zip(cells, widths, right, strict=True)
-        ]
+        padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
         return "| " + " | ".join(padded) + " |"
 
-    rule = (
-        "|"
-        + "|".join(("-" * (w + 1) + ":") if r else "-" * (w + 2) for w, r in zip(widths, right, strict=True))
-        + "|"
+    rule = "|" + "|".join(
+        ("-" * (w + 1) + ":") if r else "-" * (w + 2) for w, r in zip(widths, right, strict=True)
     )
-    return [line(header), rule, *(line(row) for row in rows)]
+    return [line(header), rule + "|", *(line(row) for row in rows)]
 
 
-VARIANT_HEADER = ["variant", "what", "median µs", "p90 µs", "ops", "x floor", "peak RSS MiB"]
-PROBE_HEADER = [
-    "client",
-    "import ms",
-    "p90",
-    "start→1st amend ms",
-    "p90",
-    "runs",
-    "peak RSS MiB",
-    "import: official/this",
-    "start: official/this",
-]
-
-
-def _variant_rows(
-    results: dict[str, dict[str, Any]], meds: dict[str, float], notes: list[str]
-) -> list[list[str]]:
+def _matrix(cells: Cells, async_rows: bool, notes: list[str]) -> list[str]:
+    why_not: dict[tuple[str, str], list[str]] = {}  # (client, why) -> its cells that did not run
     rows = []
-    for variant in VARIANTS:
-        result = results.get(variant.name)
+    for client in CLIENTS:
+        if not client.matrix or bool(client.in_flight) != async_rows or client.name not in cells:
+            continue
+        row = [client.name, client.what]
+        for cell in CELLS:
+            result = cells[client.name].get(cell, {})
+            if result.get("samples_ns"):
+                samples = result["samples_ns"]
+                row.append(f"{median(samples) / 1e3:.0f} ({quantile(samples, 0.9) / 1e3:.0f})")
+                continue
+            why = result.get("unavailable") or f"error: {result.get('error', 'did not run')}"
+            why_not.setdefault((client.name, why), []).append(cell)
+            row.append("n/a")
+        rows.append(row)
+    notes += [f"- `{name}` {', '.join(where)}: {why}" for (name, why), where in why_not.items()]
+    header = ["client", "what", *(cell.replace("/", " ") for cell in CELLS)]
+    return _table(header, rows)
+
+
+def _latency(latency: dict[str, dict[str, Any]], rtt_ms: float, notes: list[str]) -> list[str]:
+    header = ["client", "what", "first amend", "after 10 s idle", "steady p50", "steady p99"]
+    rows = []
+    for client in CLIENTS:
+        result = latency.get(client.name)
         if result is None:
             continue
-        rss = f"{result['maxrss_kb'] / 1024:.0f}" if result.get("maxrss_kb") else "n/a"
-        if variant.name not in meds:
-            why = result.get("unavailable") or f"error: {result.get('error', 'no samples')}"
-            notes.append(f"- `{variant.name}` did not run: {why}")
-            rows.append([variant.name, variant.what, "n/a", "n/a", "0", "n/a", rss])
+        if "first_ns" not in result:
+            notes.append(
+                f"- `{client.name}` behind the latency proxy: {result.get('unavailable') or result.get('error')}"
+            )
+            rows.append([client.name, client.what, "n/a", "n/a", "n/a", "n/a"])
             continue
-        own, floor = meds[variant.name], meds.get(f"floor-httpx-{variant.key}")
-        rows.append(
-            [
-                variant.name,
-                variant.what,
-                f"{own / 1e3:.1f}",
-                f"{p90(result['samples_ns']) / 1e3:.1f}",
-                str(result["ops"]),
-                f"{own / floor:.2f}" if floor else "n/a",
-                rss,
-            ]
-        )
-    return rows
-
-
-def _probe_rows(probes: list[ProbeResult], notes: list[str]) -> list[list[str]]:
-    official = next((p for p in probes if p.name == "official-sdk" and not p.problem), None)
-    rows = []
-    for probe in probes:
-        if probe.problem:
-            notes.append(f"- start-up probe `{probe.name}` did not run: {probe.problem}")
-            continue
-        imported, first = median(probe.import_ns), median(probe.first_amend_ns)
-        faster_import = faster_first = "n/a"
-        if official is not None:
-            faster_import = f"{median(official.import_ns) / imported:.2f}"
-            faster_first = f"{median(official.first_amend_ns) / first:.2f}"
-        rows.append(
-            [
-                probe.name,
-                f"{imported / 1e6:.1f}",
-                f"{p90(probe.import_ns) / 1e6:.1f}",
-                f"{first / 1e6:.1f}",
-                f"{p90(probe.first_amend_ns) / 1e6:.1f}",
-                str(len(probe.first_amend_ns)),
-                f"{median(probe.maxrss_kb) / 1024:.0f}",
-                faster_import,
-                faster_first,
-            ]
-        )
-    return rows
+        values = (result["first_ns"], result["idle_ns"], median(result["steady_ns"]), result["p99_ns"])
+        rows.append([client.name, client.what, *(f"{value / (rtt_ms * 1e6):.2f}" for value in values)])
+    return _table(header, rows)
 
 
 def render(
-    results: dict[str, dict[str, Any]],
-    probes: list[ProbeResult],
-    meta: dict[str, str],
-    method: str,
+    cells: Cells, latency: dict[str, dict[str, Any]], meta: dict[str, str], method: str, rtt_ms: float
 ) -> tuple[str, list[Target]]:
     """The whole report as Markdown, and the targets it checked."""
-    meds = {name: median(r["samples_ns"]) for name, r in results.items() if r.get("samples_ns")}
-    rounds = {name: r["round_medians_ns"] for name, r in results.items() if r.get("round_medians_ns")}
-    checked = targets(meds, {probe.name: probe for probe in probes}, rounds)
+    for result in latency.values():
+        if result.get("steady_ns"):
+            result["p99_ns"] = quantile(result["steady_ns"], 0.99)
+    checked = targets(cells, latency, rtt_ms)
     notes: list[str] = []
-    rows, probe_rows = _variant_rows(results, meds, notes), _probe_rows(probes, notes)
-
-    out = ["# Amend Order (V2) client bench", ""]
-    out += [f"- {key}: {value}" for key, value in meta.items()]
-    out += ["", "## Per amend (sequential unless noted; x floor = / floor-httpx with the same key)", ""]
-    out += _table(VARIANT_HEADER, rows)
-    out += ["", "## Start-up (fresh processes)", ""]
-    out += _table(PROBE_HEADER, probe_rows) if probe_rows else ["(no start-up probe ran)"]
+    out = ["# Amend Order (V2) client bench", "", *(f"- {key}: {value}" for key, value in meta.items())]
+    out += ["", "## Per amend, sequential: median µs (p90)", "", *_matrix(cells, False, notes)]
+    out += ["", "## Per amend, async with 32 in flight: median µs (p90) of batch time / amends", ""]
+    out += _matrix(cells, True, notes)
+    if latency:
+        out += ["", f"## A real network: {rtt_ms:g} ms round trip, idle connections closed (RSA, TLS)", ""]
+        out += [f"In round trips of {rtt_ms:g} ms; steady: amends back to back.", ""]
+        out += _latency(latency, rtt_ms, notes)
     out += ["", "## Targets", "", *(f"- {target.line()}" for target in checked)]
     if notes:
         out += ["", "## Not measured", "", *notes]

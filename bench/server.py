@@ -1,16 +1,20 @@
-"""The bench's exchange stand-in: a minimal keep-alive HTTP/1.1 server on 127.0.0.1.
+"""The bench's exchange stand-in (own process): canned 200 amends over HTTP/1.1 keep-alive.
 
-It answers every POST at once with a canned 200 amend response (with the Date header real
-servers send), so the bench measures the clients and not a matching engine. It runs in its own process (`python -m bench.server`) so
-it does not share the client's GIL, and it costs a few microseconds per request: headers are
-only searched, not parsed, except when a signature is checked.
+Three listeners on 127.0.0.1, one event loop:
+- plain http and TLS (the certificate of bench.keys' throwaway CA): every POST gets the
+  same 200 Amend Order V2 body at once (with the Date header real servers send), so the
+  bench measures the clients, not a matching engine. Headers are only searched, not
+  parsed, except when a signature is checked: on the first request of every connection,
+  then one in SAMPLE_EVERY. A bad or stale signature gets a 401, which fails that client.
+- a latency proxy in front of the TLS listener, standing in for a real network and edge:
+  every chunk is forwarded half a round trip late in each direction, a new connection's
+  first bytes leave a further round trip late (the TCP handshake's cost, which a
+  user-space proxy cannot delay itself), and a connection idle for --idle-close seconds
+  is closed, as an edge does. TLS runs end to end through it.
 
-Signatures are checked on the first request of every connection and then on one request in
-SAMPLE_EVERY: enough to catch a client that signs wrongly or sends stale pre-made
-signatures, too rare to slow the server. A bad one gets a 401, which fails that variant.
-
-Usage: python -m bench.server --keys DIR [--port 0]. It prints the port on stdout once
-listening and stops when its stdin closes (so it never outlives the bench) or on SIGTERM.
+Usage: python -m bench.server --keys DIR [--rtt-ms 20] [--idle-close 5]. It prints its
+ports as JSON on stdout once listening and stops when its stdin closes (so it never
+outlives the bench) or on SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,18 +26,19 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from bench.common import COUNT, KEY_FILES, KEY_IDS, ORDER_ID, PRICE, REPO, TICKER
+from bench.common import COUNT, KEY_FILES, KEY_IDS, ORDER_ID, REPO, SERVER_CERT_FILE
 
 SAMPLE_EVERY = 256
 MAX_CLOCK_SKEW_MS = 5_000  # Kalshi rejects timestamps some seconds off; stale pre-signing shows here
@@ -43,45 +48,12 @@ V2_BODY = json.dumps(
 ).encode()
 
 
-def _v1_order(client_order_id: str) -> dict[str, Any]:
-    # Every field the official SDK's pydantic Order model requires, as the V1 endpoint sends them.
-    return {
-        "order_id": ORDER_ID,
-        "user_id": "bench-user",
-        "client_order_id": client_order_id,
-        "ticker": TICKER,
-        "side": "yes",
-        "action": "buy",
-        "type": "limit",
-        "status": "resting",
-        "yes_price": 56,
-        "no_price": 44,
-        "yes_price_dollars": PRICE,
-        "no_price_dollars": "0.4400",
-        "fill_count": 0,
-        "remaining_count": 10,
-        "initial_count": 10,
-        "taker_fees": 0,
-        "maker_fees": 0,
-        "taker_fill_cost": 0,
-        "maker_fill_cost": 0,
-        "taker_fill_cost_dollars": "0.0000",
-        "maker_fill_cost_dollars": "0.0000",
-        "queue_position": 0,
-    }
-
-
-# The older V1 path (what both peers call) answers with the two orders it really returns.
-V1_BODY = json.dumps({"old_order": _v1_order("bench-c1"), "order": _v1_order("bench-c2")}).encode()
-
-
 def _http(status: str, body: bytes) -> bytes:
     head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     return head.encode() + body
 
 
 V2_RESPONSE = _http("200 OK", V2_BODY)
-V1_RESPONSE = _http("200 OK", V1_BODY)
 MISSING_HEADERS = _http("401 Unauthorized", b'{"error":{"code":"missing_parameters"}}')
 BAD_SIGNATURE = _http("401 Unauthorized", b'{"error":{"code":"INCORRECT_API_KEY_SIGNATURE"}}')
 NOT_POST = _http("405 Method Not Allowed", b'{"msg":"only POST"}')
@@ -169,7 +141,7 @@ class Connection(asyncio.Protocol):
             self.stats.verified += 1
             self.until_check = SAMPLE_EVERY
         self.until_check -= 1
-        return V1_RESPONSE if b"/portfolio/orders/" in request_line else V2_RESPONSE
+        return V2_RESPONSE
 
     def reject(self, why: str, response: bytes) -> bytes:
         self.stats.rejected += 1
@@ -216,54 +188,113 @@ def load_public_keys(keys_dir: Path) -> dict[bytes, PublicKey]:
     return keys
 
 
-async def serve(keys_dir: Path, port: int) -> None:
+class LatencyProxy:
+    def __init__(self, upstream_port: int, rtt_s: float, idle_close_s: float) -> None:
+        self.upstream_port, self.rtt_s, self.idle_close_s = upstream_port, rtt_s, idle_close_s
+
+    async def __call__(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        accepted = loop.time()
+        last_seen = [accepted]
+        up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, not_before: float) -> None:
+            due = 0.0
+            with contextlib.suppress(OSError):
+                while data := await reader.read(65536):
+                    last_seen[0] = now = loop.time()
+                    # Strictly increasing times: the loop runs equal times in no set order.
+                    due = max(now + self.rtt_s / 2, not_before, due + 1e-6)
+                    loop.call_at(due, _write, writer, data)
+            loop.call_at(max(due, loop.time() + self.rtt_s / 2) + 1e-6, writer.close)
+
+        pumps = {
+            asyncio.ensure_future(pump(client_r, up_w, accepted + 1.5 * self.rtt_s)),
+            asyncio.ensure_future(pump(up_r, client_w, 0.0)),
+        }
+        while pumps:
+            _, pumps = await asyncio.wait(pumps, timeout=0.25)
+            if pumps and loop.time() - last_seen[0] >= self.idle_close_s:
+                client_w.close()  # the edge drops an idle connection; the client sees EOF
+                up_w.close()
+                for task in pumps:
+                    task.cancel()
+                break
+
+
+def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
+    if not writer.is_closing():
+        writer.write(data)
+
+
+async def serve(keys_dir: Path, rtt_s: float, idle_close_s: float) -> None:
     loop = asyncio.get_running_loop()
     keys = load_public_keys(keys_dir)
     stats = Stats()
-    server = await loop.create_server(
-        lambda: Connection(keys, stats), "127.0.0.1", port, backlog=256, reuse_address=True
-    )
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(keys_dir / SERVER_CERT_FILE)
+
+    def listen(context: ssl.SSLContext | None) -> Awaitable[asyncio.Server]:
+        return loop.create_server(
+            lambda: Connection(keys, stats), "127.0.0.1", 0, backlog=256, reuse_address=True, ssl=context
+        )
+
+    plain, secure = await listen(None), await listen(tls)
+    tls_port = secure.sockets[0].getsockname()[1]
+    proxy = await asyncio.start_server(LatencyProxy(tls_port, rtt_s, idle_close_s), "127.0.0.1", 0)
     stop = loop.create_future()
 
-    def on_stdin() -> None:
-        if not os.read(sys.stdin.fileno(), 4096) and not stop.done():
+    def on_stop() -> None:
+        if not stop.done():
             stop.set_result(None)
+
+    def on_stdin() -> None:
+        if not os.read(sys.stdin.fileno(), 4096):
+            on_stop()
 
     # A file or /dev/null on stdin cannot be watched: then only SIGTERM stops us.
     with contextlib.suppress(PermissionError):
         loop.add_reader(sys.stdin.fileno(), on_stdin)
-
-    def on_sigterm() -> None:
-        if not stop.done():
-            stop.set_result(None)
-
-    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    async with server:
+    loop.add_signal_handler(signal.SIGTERM, on_stop)
+    ports = {"http": plain.sockets[0].getsockname()[1], "tls": tls_port}
+    ports["proxy"] = proxy.sockets[0].getsockname()[1]
+    print(json.dumps(ports), flush=True)
+    async with plain, secure, proxy:
         await stop
 
 
-def start(keys_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Spawn the server process; returns it and its port. Close its stdin to stop it."""
+def start(
+    keys_dir: Path, rtt_ms: float = 20, idle_close_s: float = 5
+) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    """Spawn the server process; returns it and its ports. Close its stdin to stop it."""
+    argv = [sys.executable, "-m", "bench.server", "--keys", str(keys_dir), "--rtt-ms", str(rtt_ms)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.server", "--keys", str(keys_dir)],
+        [*argv, "--idle-close", str(idle_close_s)],
         cwd=REPO,
         stdin=subprocess.PIPE,  # closing it stops the server
         stdout=subprocess.PIPE,
     )
     assert server.stdout is not None
-    port = server.stdout.readline().strip()
-    if not port:
+    line = server.stdout.readline().strip()
+    if not line:
         raise RuntimeError("the bench server did not start")
-    return server, int(port)
+    ports: dict[str, int] = json.loads(line)
+    return server, ports
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    assert server.stdin is not None
+    server.stdin.close()
+    server.wait(timeout=10)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Canned-response Kalshi amend server")
     parser.add_argument("--keys", type=Path, required=True, help="folder written by bench.keys")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--rtt-ms", type=float, default=20, help="the latency proxy's round trip")
+    parser.add_argument("--idle-close", type=float, default=5, help="the proxy closes idle connections (s)")
     args = parser.parse_args()
-    asyncio.run(serve(args.keys, args.port))
+    asyncio.run(serve(args.keys, args.rtt_ms / 1000, args.idle_close))
 
 
 if __name__ == "__main__":

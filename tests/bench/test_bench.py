@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import base64
+import socket
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from bench import server as server_module
 from bench.common import KEY_FILES, KEY_IDS, REPO, V2_PATH, Context
 from bench.keys import write_keys
+from bench.ours import signer, stdlib
 from bench.report import targets
 from bench.server import check_signature, load_public_keys
-from bench.startup import ProbeResult
-from bench.variants.floors import signer
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +27,14 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bench-keys")
     write_keys(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def ports(keys_dir: Path) -> Iterator[dict[str, int]]:
+    # A 40 ms round trip and a 0.5 s idle close: long enough to see, short enough to wait for.
+    server, ports = server_module.start(keys_dir, rtt_ms=40, idle_close_s=0.5)
+    yield ports
+    server_module.stop(server)
 
 
 def _head(ctx: Context, stamp: int, signed: str = V2_PATH) -> bytes:
@@ -58,47 +69,62 @@ def test_server_checks_signatures(keys_dir: Path, kind: str) -> None:
     assert "does not verify" in check_signature(wrong_key, keys)
 
 
-def test_targets_compare_the_right_rows() -> None:
-    meds = {
-        "official-sdk-rsa": 1300.0,
-        "ours-sync-rsa": 1000.0,
-        "ours-presign-rsa": 800.0,
-        "floor-httpx-rsa": 950.0,
-        "ours-async32-rsa": 600.0,
+@pytest.mark.parametrize("scheme", ["http", "tls", "proxy"])
+def test_the_stdlib_limit_amends_on_every_listener(
+    keys_dir: Path, ports: dict[str, int], scheme: str
+) -> None:
+    amend = stdlib(Context(ports[scheme], keys_dir, "ed25519", tls=scheme != "http"))
+    assert amend() == amend()  # a parsed 200, twice on one kept-alive connection
+
+
+def test_the_proxy_delays_and_closes_idle_connections(keys_dir: Path, ports: dict[str, int]) -> None:
+    tls = ssl.create_default_context(cafile=str(keys_dir / "ca.pem"))
+    began = time.monotonic()
+    raw = socket.create_connection(("127.0.0.1", ports["proxy"]), timeout=30)
+    with tls.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+        # The connect's round trip, then TLS 1.3's: a lower bound (with slack), never an upper one.
+        assert time.monotonic() - began >= 1.5 * 0.040
+        assert sock.recv(1) == b""  # the proxy's idle close: EOF, not a hang
+
+
+def test_targets_compare_the_right_cells() -> None:
+    def cell(*round_medians: float) -> dict[str, list[float]]:
+        return {"samples_ns": list(round_medians), "round_medians_ns": list(round_medians)}
+
+    cells = {
+        "ours": {"rsa/http": cell(1000, 1000), "ed25519/http": cell(400, 400)},
+        "ours-raw": {"rsa/http": cell(990, 960), "ed25519/http": cell(300, 300)},
+        "official": {"rsa/http": cell(1400, 1400)},
+        "ours-async": {"rsa/http": cell(300, 300)},
     }
-    probes = {
-        "ours": ProbeResult("ours", import_ns=[10], first_amend_ns=[100]),
-        "official-sdk": ProbeResult("official-sdk", import_ns=[50], first_amend_ns=[250]),
-    }
-    # Round by round, ours/floor is 1.05 then 1.18: the pooled PASS is flagged borderline.
-    rounds = {"ours-sync-rsa": [1000.0, 1000.0], "floor-httpx-rsa": [950.0, 850.0]}
-    found = {t.text: t for t in targets(meds, probes, rounds)}
-    verdicts = {text: t.verdict for text, t in found.items()}
-    assert found["ours (default) / hand-written httpx floor, sync, rsa"].borderline
-    assert not found["official SDK / ours (best), sync, RSA, back to back"].borderline
-    # Target 1 takes ours at its best: 1300 / 800 passes where 1300 / 1000 would not.
-    assert verdicts["official SDK / ours (best), sync, RSA, back to back"] == "PASS"
-    assert verdicts["ours (default) / hand-written httpx floor, sync, rsa"] == "PASS"
-    assert verdicts["ours (default) / hand-written httpx floor, sync, ed25519"] == "N/A "
-    assert verdicts["ours sync / ours async per amend (32 in flight), rsa"] == "PASS"
-    assert verdicts["import: official SDK / ours"] == "PASS"
-    assert verdicts["start to first amend: official SDK / ours"] == "FAIL"
+    latency = {"ours-warm": {"first_ns": 22e6, "idle_ns": 30e6, "p99_ns": 21e6}}
+    found = {t.text: t for t in targets(cells, latency, rtt_ms=20)}
+    recommended = found["recommended amend_order / raw sync_detailed, rsa/http"]
+    assert recommended.verdict == "PASS"
+    assert "borderline" in recommended.line()  # 1000/990 passes, 1000/960 does not
+    assert found["recommended amend_order / raw sync_detailed, ed25519/http"].verdict == "FAIL"
+    assert found["official / ours, sequential, rsa/http"].verdict == "PASS"
+    assert found["official / ours, sequential, ed25519/http"].verdict == "N/A "
+    assert found["ours sync / ours async 32 in flight (httpx-aiohttp), per amend, rsa/http"].verdict == "PASS"
+    assert found["ours with warm-up, first amend, in round trips"].verdict == "PASS"
+    assert found["ours with warm-up, after 10 s idle, in round trips"].verdict == "FAIL"
 
 
 def test_harness_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "latest.md"
-    only = "sign-rsa,floor-httpx-ed25519,ours-sync-rsa,ours-presign-ed25519,ours-async32-rsa,ours-dev-venv"
     argv = [sys.executable, "-m", "bench", "--no-peers", "--rounds", "1", "--seconds", "0.02"]
-    argv += ["--warmup", "0.01", "--min-ops", "3", "--startup-runs", "1", "--only", only]
-    done = subprocess.run(
-        [*argv, "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
-    )
+    argv += ["--warmup", "0.01", "--min-ops", "3", "--only", "stdlib,ours,official,ours-warm"]
+    argv += ["--steady", "2", "--idle", "0.3", "--idle-close", "0.1", "--setup", "2", "--out", str(out)]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     report = out.read_text()
     assert report.rstrip("\n") == done.stdout.rstrip("\n")
     assert ", 0 rejected" in report
-    for name in only.split(",")[:-1]:
+    for name in ("stdlib", "ours"):
         row = next(line for line in report.splitlines() if line.startswith(f"| {name} "))
-        assert "n/a" not in row.split("|")[3], row  # it has a median
-    assert "| ours-dev-venv " in report  # the start-up probe ran
+        assert "n/a" not in row, row  # every cell has a median
+    assert "`official` rsa/http, ed25519/http, rsa/tls, ed25519/tls: skipped (--no-peers)" in report
+    real_network = report.split("## A real network")[1].split("## Targets")[0].splitlines()
+    assert "n/a" not in next(line for line in real_network if line.startswith("| ours "))
+    assert any(line.startswith("| official ") for line in real_network)  # says why not
     assert "## Targets" in report

@@ -1,0 +1,135 @@
+"""Ours, exactly as the README tells users to call it, and the standard library's limit."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import inspect
+import json
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import COUNT, ORDER_ID, PRICE, TICKER, V2_BODY, V2_PATH, Context, Unavailable
+from bench.measure import AsyncOp, SyncOp
+
+
+def _client(ctx: Context, **options: Any) -> Any:
+    from auth_hooks import KalshiAuth, load_private_key, make_client
+
+    auth = KalshiAuth(ctx.key_id, load_private_key(ctx.key_path))
+    verify = ctx.ca_path if ctx.tls else True
+    return make_client(auth, base_url=ctx.base_url, verify=verify, **options)
+
+
+def _body() -> Any:
+    # Made per amend, as a bot makes each amend from the market it sees.
+    from kalshi_trade_api.models import AmendOrderV2Request, BookSide
+
+    return AmendOrderV2Request(ticker=TICKER, side=BookSide.BID, price=PRICE, count=COUNT)
+
+
+def recommended(ctx: Context) -> SyncOp:
+    from auth_hooks import amend_order
+
+    client = _client(ctx)
+    return lambda: amend_order(client, ORDER_ID, _body())
+
+
+def raw(ctx: Context) -> SyncOp:
+    from kalshi_trade_api.api.orders import amend_order_v2
+    from kalshi_trade_api.models import AmendOrderV2Response
+
+    client = _client(ctx)
+
+    def amend() -> object:
+        response = amend_order_v2.sync_detailed(ORDER_ID, client=client, body=_body())
+        if not isinstance(response.parsed, AmendOrderV2Response):
+            raise RuntimeError(f"HTTP {response.status_code}: {response.content!r}")
+        return response.parsed
+
+    return amend
+
+
+def warmed(ctx: Context) -> SyncOp:
+    """The README's call on a client warmed by whichever warm-up this tree offers."""
+    from auth_hooks import amend_order, make_client
+
+    if "preconnect" in inspect.signature(make_client).parameters:
+        client = _client(ctx, preconnect=True)
+    else:
+        client = _client(ctx)
+        connect = getattr(client, "connect", None)
+        if connect is None:
+            raise Unavailable("this tree has no warm-up (make_client(preconnect=) or client.connect())")
+        connect()
+    return lambda: amend_order(client, ORDER_ID, _body())
+
+
+def _async(ctx: Context, backend: str) -> AsyncOp:
+    from auth_hooks import amend_order_async
+
+    client = _client(ctx, async_backend=backend)
+
+    async def amend() -> object:
+        return await amend_order_async(client, ORDER_ID, _body())
+
+    return amend
+
+
+def async_aiohttp(ctx: Context) -> AsyncOp:
+    try:
+        import httpx_aiohttp  # noqa: F401
+    except ImportError as exc:
+        raise Unavailable(f"httpx-aiohttp is not installed ({exc})") from None
+    return _async(ctx, "aiohttp")
+
+
+def async_httpx(ctx: Context) -> AsyncOp:
+    # What a user has without httpx-aiohttp: make_client falls back to this pool.
+    return _async(ctx, "httpx")
+
+
+def signer(ctx: Context) -> Callable[[bytes], bytes]:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+    key = serialization.load_pem_private_key(ctx.key_pem, password=None)
+    if isinstance(key, rsa.RSAPrivateKey):
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        sha256 = hashes.SHA256()
+        return lambda message: key.sign(message, pss, sha256)
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
+    return key.sign
+
+
+def stdlib(ctx: Context) -> SyncOp:
+    """The least an amend can cost in Python: http.client on one kept-alive socket, the body
+    serialised, the three KALSHI headers signed inline, the status checked, the JSON decoded."""
+    sign = signer(ctx)
+    if ctx.tls:
+        tls = ssl.create_default_context(cafile=ctx.ca_path)
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            "127.0.0.1", ctx.port, timeout=10, context=tls
+        )
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", ctx.port, timeout=10)
+
+    def amend() -> object:
+        body = json.dumps(V2_BODY, separators=(",", ":")).encode()
+        stamp = str(time.time_ns() // 1_000_000)
+        headers = {
+            "Content-Type": "application/json",
+            "KALSHI-ACCESS-KEY": ctx.key_id,
+            "KALSHI-ACCESS-TIMESTAMP": stamp,
+            "KALSHI-ACCESS-SIGNATURE": base64.b64encode(sign(f"{stamp}POST{V2_PATH}".encode())).decode(),
+        }
+        connection.request("POST", V2_PATH, body=body, headers=headers)
+        response = connection.getresponse()
+        content = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {content!r}")
+        return json.loads(content)
+
+    return amend
