@@ -258,6 +258,7 @@ def judge(
     """Every contradiction between a verdict and the ground truth, and the tallies."""
     attempts = [a for plan in plans for a in plan]
     truth, problems = ground_truth(exchange, attempts, records)
+    sent = amend_records(records)
     tally: Counter[str] = Counter()
 
     def wrong(attempt: Attempt, what: str) -> None:
@@ -282,7 +283,9 @@ def judge(
             # Applied: only right if the amend may have landed after the read.
             served = [r.forwarded_at for r in reads_of(attempt, records) if r.client_status == 200]
             first_read = min((at for at in served if at is not None), default=None)
-            if t.answered_at is not None and first_read is not None and t.answered_at < first_read:
+            if first_read is None:
+                wrong(attempt, "said not applied when read, but no read reached the exchange")
+            elif t.answered_at is not None and t.answered_at < first_read:
                 wrong(attempt, "said not applied when read, but it was applied before the read was sent")
             else:
                 tally["not applied when read, applied after the read"] += 1
@@ -307,8 +310,7 @@ def judge(
         if attempt.verdict == "200" and attempt.fault is not Fault.PASS:
             wrong(attempt, "the client saw a 200 that the proxy never let through")
         wire_ids = {
-            json.loads(r.request.body).get("updated_client_order_id")
-            for r in amend_records(records).get(attempt.key, [])
+            json.loads(r.request.body).get("updated_client_order_id") for r in sent.get(attempt.key, [])
         }
         if attempt.sent_client_id is not None and wire_ids and wire_ids != {attempt.sent_client_id}:
             wrong(attempt, f"reports client id {attempt.sent_client_id}, sent {wire_ids}")
@@ -344,8 +346,7 @@ def cross_check_exchange(
             )
         if applied:
             # The one the exchange applied last (a late request can overtake the next one).
-            last_entry = exchange.applied_amends(order_id)[-1]
-            last = next(a for a in applied if a.count == last_entry.count)
+            last = exchange.applied_amends(order_id)[-1]
             order = exchange.order(order_id)
             if (order.price, order.count) != (last.price, last.count):
                 problems.append(
