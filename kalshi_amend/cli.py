@@ -208,7 +208,10 @@ def _connection_options(group: argparse._ActionsContainer) -> list[argparse.Acti
 
 
 def _values(flags: list[ModelFlag], args: argparse.Namespace) -> dict[str, Any]:
-    values = model_flags.values_of(flags, args)
+    try:
+        values = model_flags.values_of(flags, args)
+    except model_flags.FlagValueError as exc:
+        raise _UsageError(str(exc)) from None
     for flag in flags:
         check = REFINEMENTS.get(flag.name, _Refinement()).check
         if check is not None and flag.name in values:

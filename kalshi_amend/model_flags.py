@@ -233,11 +233,19 @@ def query_flags(
     ]
 
 
+class FlagValueError(ValueError):
+    """A flag's value the generated code cannot take; the message names the flag."""
+
+
 def values_of(flags: Iterable[ModelFlag], args: argparse.Namespace) -> dict[str, Any]:
     """``name -> converted value`` for each flag given on the command line."""
     values = {}
     for flag in flags:
         raw = getattr(args, flag.dest)
-        if raw is not None:
+        if raw is None:
+            continue
+        try:
             values[flag.name] = flag.convert(raw)
+        except Exception as exc:  # a generated from_dict raises KeyError, TypeError, ...
+            raise FlagValueError(f"{flag.option}: not a valid value: {type(exc).__name__}: {exc}") from None
     return values

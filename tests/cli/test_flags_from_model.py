@@ -204,30 +204,37 @@ def test_a_percent_sign_in_a_description_does_not_break_help(
 
 
 if TYPE_CHECKING:  # as the generated models import the models they nest
-    from kalshi_trade_api.models import ErrorResponse
+    from kalshi_trade_api.models import AmendOrderV2Response
 
 
 @attrs.define
 class _WithNestedModel(AmendOrderV2Request):
     """
     Attributes:
-        note (ErrorResponse | Unset): A nested object, written as JSON on the command line.
+        note (AmendOrderV2Response | Unset): A nested object, written as JSON on the command line.
     """
 
-    note: ErrorResponse | Unset = UNSET
+    note: AmendOrderV2Response | Unset = UNSET
 
 
-def test_a_nested_model_field_takes_json_and_becomes_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kalshi_trade_api.models import ErrorResponse
+def test_a_nested_model_field_takes_json_and_becomes_the_model(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kalshi_trade_api.models import AmendOrderV2Response
 
     monkeypatch.setattr(cli, "REQUEST_MODEL", _WithNestedModel)
     command = cli.build_command()
-    args = command.parser.parse_args([*REQUIRED_ARGS, "--note", '{"code": "x", "message": "y"}'])
+    args = command.parser.parse_args([*REQUIRED_ARGS, "--note", '{"order_id": "x", "ts_ms": 1}'])
     body, _query = cli._build_request(command, args)
     assert isinstance(body, _WithNestedModel)
-    assert isinstance(body.note, ErrorResponse)
-    with pytest.raises(cli._UsageError, match="argument --note: not valid JSON"):
-        command.parser.parse_args([*REQUIRED_ARGS, "--note", "{"])
+    assert isinstance(body.note, AmendOrderV2Response)
+    # Not JSON, or JSON the model cannot take: exit 2 naming the flag, no traceback.
+    assert cli.main([*REQUIRED_ARGS, "--note", "{"], env) == 2
+    assert "argument --note: not valid JSON" in capsys.readouterr().err
+    assert cli.main([*REQUIRED_ARGS, "--note", '{"order_id": "x"}'], env) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kalshi-amend: error: --note: not a valid value: KeyError")
+    assert err.count("\n") == 1
 
 
 def test_the_readme_options_table_is_made_from_the_same_flags(monkeypatch: pytest.MonkeyPatch) -> None:
