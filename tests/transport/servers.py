@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import trustme
 
 from tests.support.faulty_server import Behaviour, RawRequest
@@ -103,6 +104,7 @@ class Fronts:
     proxy_port: int = 0
     tls_connections: int = 0  # TCP connections accepted by the TLS front (handshakes tried)
     tunnels: list[str] = field(default_factory=list)  # CONNECT targets the proxy opened
+    forwarded: list[str] = field(default_factory=list)  # plain-http URLs the proxy forwarded
 
     def base_url(self, host: str = "127.0.0.1") -> str:
         return f"https://{host}:{self.tls_port}/trade-api/v2"
@@ -124,12 +126,15 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _join(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int) -> None:
+async def _join(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int, first: bytes = b""
+) -> None:
     try:
         up_reader, up_writer = await asyncio.open_connection(host, port)
     except OSError:
         writer.close()
         return
+    up_writer.write(first)
     await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
 
 
@@ -156,9 +161,11 @@ def fronts(upstream_port: int, ca: Ca) -> Iterator[Fronts]:
     async def proxy_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
-        if method != "CONNECT":
-            writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
-            writer.close()
+        if method != "CONNECT":  # a plain-http request in absolute form: forward it
+            url = httpx.URL(target)
+            state.forwarded.append(target)
+            line = f"{method} {url.raw_path.decode()} HTTP/1.1\r\n".encode()
+            await _join(reader, writer, url.host, url.port or 80, first=line + head.split(b"\r\n", 1)[1])
             return
         state.tunnels.append(target)
         host, _, port = target.rpartition(":")
