@@ -2,6 +2,8 @@
 
     python -m tools.check_regen [--tests "tests/spec tests/cli"] [--keep] [--from-head]
 
+``make check-regen`` passes the Makefile's REGEN_TESTS as --tests.
+
 In a copy of the repo (the working tree, or HEAD with --from-head; without .git, .venv and
 caches) the spec gets, by component name:
   (a) an optional boolean request field, AmendOrderV2Request.post_only;
@@ -41,7 +43,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
-DEFAULT_TESTS = "tests/spec tests/generated tests/cli"
 # It runs the venv's installed kalshi-amend script, which is ROOT's editable install and
 # not the copy: it proves nothing here (the copy's CLI is run by the usage checks instead).
 DESELECTED = ("tests/cli/test_cli.py::test_the_installed_command_runs_without_traceback",)
@@ -60,7 +61,8 @@ SKIPPED_SUFFIXES = (".egg-info", ".pyc")
 # The additions. Their names are used both to edit the copy's spec and to use the result.
 REQUEST_MODEL, REQUEST_FIELD = "AmendOrderV2Request", "post_only"
 RESPONSE_MODELS, RESPONSE_FIELD = ("AmendOrderV2Response", "Order"), "regen_added_note"
-ENUM_OWNER, ENUM_VALUE = "Order", "pending"  # the enum is whichever component Order.status uses
+# The enum is whichever schema Order.status uses (a component, an anyOf branch or inline).
+ENUM_OWNER, ENUM_PROPERTY, ENUM_VALUE = "Order", "status", "pending"
 NEW_PATH, NEW_OPERATION, NEW_TAG = "/exchange/status", "GetExchangeStatus", "exchange"
 NEW_MODULE = "kalshi_trade_api.api.exchange.get_exchange_status"
 NEW_MODEL, NEW_MODEL_FIELD = "ExchangeStatus", "trading_active"
@@ -115,7 +117,7 @@ def add_additions(spec: dict[str, Any]) -> dict[str, Any]:
             "type": "string",
             "description": "Added by check-regen: an optional note.",
         }
-    enum: list[Any] = _enum_schema(schemas, schemas[ENUM_OWNER]["properties"]["status"])["enum"]
+    enum: list[Any] = _enum_schema(schemas, schemas[ENUM_OWNER]["properties"][ENUM_PROPERTY])["enum"]
     enum.append(ENUM_VALUE)
     schemas[NEW_MODEL] = {
         "type": "object",
@@ -187,8 +189,11 @@ def _run(step: str, command: list[str], copy: Path, env: dict[str, str], timeout
         return f"{step}: did not finish in {timeout:.0f} s"
     if done.returncode == 0:
         return None
-    tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
-    return f"{step}: failed (exit {done.returncode})\n" + "\n".join(f"    {line}" for line in tail)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    # pytest's summary names each failed test on one line; anything else shows its last lines.
+    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    shown = failed or lines[-15:]
+    return f"{step}: failed (exit {done.returncode})\n" + "\n".join(f"    {line}" for line in shown)
 
 
 def _wheel_has_new_module(copy: Path, env: dict[str, str], out: Path) -> str | None:
@@ -222,7 +227,8 @@ def _wheel_has_new_module(copy: Path, env: dict[str, str], out: Path) -> str | N
     )
 
 
-def check(tests: str, keep: bool, from_head: bool) -> list[str]:
+def check(tests: str, keep: bool, from_head: bool) -> list[tuple[bool, str]]:
+    """(passed, what) for each step and each use of an addition, in order."""
     work = Path(tempfile.mkdtemp(prefix="check-regen-"))
     copy = work / "repo"
     try:
@@ -234,23 +240,20 @@ def check(tests: str, keep: bool, from_head: bool) -> list[str]:
         )
         env = copy_environment(copy)
         # -o: the venv is shared and already set up; never re-install into it from here.
-        failed = _run(
-            "make generate in the copy", ["make", "-o", ".venv/.deps-installed", "generate"], copy, env
-        )
+        step = "make generate in the copy, with the additions in its openapi.yaml"
+        failed = _run(step, ["make", "-o", ".venv/.deps-installed", "generate"], copy, env)
         if failed:
-            return [failed]
+            return [(False, failed)]
+        results = [(True, step)]
         canary = copy / "tests" / "test_check_regen_canary.py"
         canary.write_text(CANARY.format(model=REQUEST_MODEL, field=REQUEST_FIELD), encoding="utf-8")
-        pytest = [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+        pytest = [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         pytest += [f"--deselect={test}" for test in DESELECTED]
-        failures = [
-            line
-            for line in (
-                _run(f"the copy's tests ({tests})", [*pytest, str(canary), *tests.split()], copy, env),
-                _wheel_has_new_module(copy, env, work / "wheel"),
-            )
-            if line
-        ]
+        step = f"the copy's tests, run on the copy's code: {tests}"
+        failed = _run(step, [*pytest, str(canary), *tests.split()], copy, env)
+        results.append((failed is None, failed or step))
+        failed = _wheel_has_new_module(copy, env, work / "wheel")
+        results.append((failed is None, failed or f"a wheel built from the copy holds {NEW_MODULE}"))
         # This file runs as a script (its own directory first on sys.path, not ROOT), so
         # everything the usage checks import comes from the copy.
         probe = subprocess.run(
@@ -261,12 +264,14 @@ def check(tests: str, keep: bool, from_head: bool) -> list[str]:
             text=True,
             timeout=300,
         )
-        failures += [line for line in probe.stdout.splitlines() if line.strip()]
-        if probe.returncode not in (0, 1) or (probe.returncode == 1 and not probe.stdout.strip()):
-            failures.append(
-                f"the usage checks crashed (exit {probe.returncode}): {probe.stderr.strip()[-2000:]}"
-            )
-        return failures
+        for line in probe.stdout.splitlines():
+            verdict, _, what = line.partition("\t")
+            if verdict in ("ok", "FAIL"):
+                results.append((verdict == "ok", what))
+        if probe.returncode != 0:
+            tail = probe.stderr.strip()[-2000:]
+            results.append((False, f"the usage checks crashed (exit {probe.returncode}): {tail}"))
+        return results
     finally:
         if keep:
             print(f"check-regen: the copy is kept at {copy}", file=sys.stderr)
@@ -335,7 +340,18 @@ def _stub_server(answers: dict[str, Any]) -> Iterator[str]:
         server.server_close()
 
 
-def _probe(root: Path) -> list[str]:
+def _attempt(what: str, action: Callable[[], str | None]) -> None:
+    """Runs one use of an addition and prints its verdict at once (a later crash keeps it)."""
+    try:
+        problem = action()
+    except Exception as error:  # any breakage is a finding, reported with its type
+        problem = f"{type(error).__name__}: {error}"
+    verdict = f"FAIL\t{what}: {' '.join(problem.split())}" if problem else f"ok\t{what}"
+    print(verdict, flush=True)
+
+
+def _probe(root: Path) -> None:
+    """Uses each addition in the regenerated copy at ``root`` (imports resolve to the copy)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
     from kalshi_trade_api import models
@@ -343,28 +359,21 @@ def _probe(root: Path) -> list[str]:
     import auth_hooks
     from local_exchange import Exchange, serve
 
-    failures: list[str] = []
-    schemas = yaml.safe_load((root / "openapi.yaml").read_text(encoding="utf-8"))["components"]["schemas"]
     private = ed25519.Ed25519PrivateKey.generate()
     auth = auth_hooks.KalshiAuth("check-regen-key", private)
     ticker = "CHECKREGEN-26DEC-T1"
-    # Any: the field exists only in the copy's regenerated model, not in the one mypy sees.
+    # Any: the new field exists only in the copy's regenerated model, not in the one mypy sees.
     request_model: Any = models.AmendOrderV2Request
-    order_fields = {"ticker": ticker, "side": models.BookSide("bid"), "price": "0.4100", "count": "5.00"}
-    body = request_model(**order_fields, **{REQUEST_FIELD: True})
+    fields = {"ticker": ticker, "side": models.BookSide("bid"), "price": "0.4100", "count": "5.00"}
 
-    def attempt(what: str, action: Callable[[], str | None]) -> None:
-        try:
-            problem = action()
-        except Exception as error:  # any breakage is a finding, reported with its type
-            problem = f"{type(error).__name__}: {error}"
-        if problem:
-            failures.append(f"{what}: {' '.join(problem.split())}")
+    def with_field() -> Any:
+        return request_model(**fields, **{REQUEST_FIELD: True})
 
-    attempt(
-        f"(a) request field {REQUEST_MODEL}.{REQUEST_FIELD} in the model",
-        lambda: None if body.to_dict().get(REQUEST_FIELD) is True else f"to_dict() gave {body.to_dict()}",
-    )
+    def in_model() -> str | None:
+        sent = with_field().to_dict()
+        return None if sent.get(REQUEST_FIELD) is True else f"to_dict() gave {sent}"
+
+    _attempt(f"(a) request field {REQUEST_MODEL}.{REQUEST_FIELD} in the model", in_model)
 
     exchange = Exchange()
     exchange.add_market(ticker)
@@ -381,24 +390,19 @@ def _probe(root: Path) -> list[str]:
     )
     key_path.chmod(0o600)
     with serve(exchange) as server:
-        ca = getattr(server, "ca_path", None)
-        verify: Any = str(ca) if ca else True
+        ca = getattr(server, "ca_path", None)  # set when the exchange serves TLS
 
         def signed_amend() -> str | None:
-            client = auth_hooks.make_client(auth, base_url=server.base_url, verify=verify)
+            # The local exchange refuses a field it does not model with a 400 naming it: that
+            # answer proves the field was on the wire of a correctly signed request.
+            client = auth_hooks.make_client(auth, base_url=server.base_url, verify=str(ca) if ca else True)
             try:
-                auth_hooks.amend_order(client, order_id, body)
+                auth_hooks.amend_order(client, order_id, with_field())
             except auth_hooks.Rejected as refused:
-                said = f"{refused.message} {refused.body!r}"
-                if refused.status == 400 and REQUEST_FIELD in said:
+                if refused.status == 400 and REQUEST_FIELD in f"{refused.message} {refused.body!r}":
                     return None
                 return f"the exchange answered {refused.status} without naming it: {refused.message}"
             return "the local exchange applied the amend without refusing or modelling the field"
-
-        attempt(
-            f"(a) request field {REQUEST_FIELD} on the wire (signed amend to the local exchange)",
-            signed_amend,
-        )
 
         cli = [sys.executable, "-m", "kalshi_amend"]
         option = "--" + REQUEST_FIELD.replace("_", "-")
@@ -417,15 +421,22 @@ def _probe(root: Path) -> list[str]:
                 return None
             return f"kalshi-amend {option} exited {done.returncode}: {done.stderr.strip()[-300:]}"
 
-        attempt(f"(a) request field {REQUEST_FIELD} as a CLI flag", cli_help)
-        attempt(f"(a) request field {REQUEST_FIELD} through the CLI to the exchange", cli_run)
+        _attempt(
+            f"(a) request field {REQUEST_FIELD} on the wire (signed amend to the local exchange)",
+            signed_amend,
+        )
+        _attempt(f"(a) request field {REQUEST_FIELD} as a CLI flag (python -m kalshi_amend --help)", cli_help)
+        _attempt(f"(a) request field {REQUEST_FIELD} through the CLI to the local exchange", cli_run)
 
-    enum_property = next(
-        name
-        for name, prop in schemas[ENUM_OWNER]["properties"].items()
-        if ENUM_VALUE in _enum_schema_or_empty(schemas, prop)
-    )
-    order = {**_example(schemas[ENUM_OWNER], schemas), enum_property: ENUM_VALUE, RESPONSE_FIELD: "note"}
+    _use_response_additions(root, auth, order_id, lambda: request_model(**fields))
+
+
+def _use_response_additions(root: Path, auth: Any, order_id: str, body: Callable[[], Any]) -> None:
+    """(b), (c), (d) against a stub answering with what the local exchange does not send."""
+    import auth_hooks
+
+    schemas = yaml.safe_load((root / "openapi.yaml").read_text(encoding="utf-8"))["components"]["schemas"]
+    order = {**_example(schemas[ENUM_OWNER], schemas), ENUM_PROPERTY: ENUM_VALUE, RESPONSE_FIELD: "note"}
     answers = {
         "/amend": {"order_id": order_id, "ts_ms": int(time.time() * 1000), RESPONSE_FIELD: "note"},
         f"/orders/{order_id}": {"order": order},
@@ -435,8 +446,7 @@ def _probe(root: Path) -> list[str]:
         client = auth_hooks.make_client(auth, base_url=base_url)
 
         def amend_response_field() -> str | None:
-            result = auth_hooks.amend_order(client, order_id, request_model(**order_fields))
-            got = getattr(result, RESPONSE_FIELD, None)
+            got = getattr(auth_hooks.amend_order(client, order_id, body()), RESPONSE_FIELD, None)
             return None if got == "note" else f"amend_order's result has {RESPONSE_FIELD}={got!r}"
 
         def read_order() -> Any:
@@ -448,51 +458,41 @@ def _probe(root: Path) -> list[str]:
             return None if got == "note" else f"Order.{RESPONSE_FIELD} read as {got!r}"
 
         def order_enum() -> str | None:
-            got = getattr(read_order(), enum_property)
-            return None if got == ENUM_VALUE else f"Order.{enum_property} read as {got!r}"
+            got = getattr(read_order(), ENUM_PROPERTY)
+            return None if got == ENUM_VALUE else f"Order.{ENUM_PROPERTY} read as {got!r}"
 
         def new_operation() -> str | None:
-            module = importlib.import_module(NEW_MODULE)
-            result = auth_hooks.call(module.sync_detailed, client=client)
+            result = auth_hooks.call(importlib.import_module(NEW_MODULE).sync_detailed, client=client)
             if type(result).__name__ != NEW_MODEL or getattr(result, NEW_MODEL_FIELD, None) is not True:
                 return f"call() gave {result!r}"
             return None
 
-        attempt(
-            f"(b) response field AmendOrderV2Response.{RESPONSE_FIELD} through amend_order",
-            amend_response_field,
-        )
-        attempt(f"(b) response field Order.{RESPONSE_FIELD} through call(get_order)", order_field)
-        attempt(f"(c) enum value {enum_property}={ENUM_VALUE!r} through call(get_order)", order_enum)
-        attempt(f"(d) new operation {NEW_OPERATION} through call() via make_client", new_operation)
-    return failures
-
-
-def _enum_schema_or_empty(schemas: dict[str, Any], prop: dict[str, Any]) -> list[Any]:
-    try:
-        return list(_enum_schema(schemas, prop)["enum"])
-    except KeyError:
-        return []
+        where = "AmendOrderV2Response"
+        _attempt(f"(b) response field {where}.{RESPONSE_FIELD} through amend_order", amend_response_field)
+        _attempt(f"(b) response field Order.{RESPONSE_FIELD} through call(get_order)", order_field)
+        _attempt(f"(c) enum value Order.{ENUM_PROPERTY}={ENUM_VALUE!r} through call(get_order)", order_enum)
+        _attempt(f"(d) new operation {NEW_OPERATION} through call() on a make_client client", new_operation)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check-regen", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--tests", default=DEFAULT_TESTS, help=f"test paths to run in the copy ({DEFAULT_TESTS})"
-    )
+    parser.add_argument("--tests", default="tests", help="pytest arguments for the copy (make: REGEN_TESTS)")
     parser.add_argument("--keep", action="store_true", help="keep the copy and print where it is")
     parser.add_argument("--from-head", action="store_true", help="copy the last commit, not the working tree")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # the copy to use the additions in
     args = parser.parse_args(argv)
     if args.probe:
-        failures = _probe(args.probe.resolve())
-    else:
-        started = time.monotonic()
-        failures = check(args.tests, args.keep, args.from_head)
-        summary = f"{len(failures)} failure(s)" if failures else "every addition works with no hand edit"
-        print(f"check-regen: {summary} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
-    for line in failures:
-        print(f"check-regen: {line}" if not args.probe else line)
+        _probe(args.probe.resolve())
+        return 0
+    started = time.monotonic()
+    results = check(args.tests, args.keep, args.from_head)
+    for passed, what in results:
+        print(f"check-regen: {'ok' if passed else 'FAIL'}: {what}")
+    failures = sum(not passed for passed, _ in results)
+    summary = (
+        f"{failures} failure(s): each would have needed a hand edit" if failures else "no hand edit needed"
+    )
+    print(f"check-regen: {summary} ({time.monotonic() - started:.0f} s)")
     return 1 if failures else 0
 
 
