@@ -272,6 +272,14 @@ class Exchange:
 
     # -- inspection --------------------------------------------------------------------
 
+    def has_market(self, ticker: str) -> bool:
+        with self._lock:
+            return ticker in self._markets
+
+    def has_account(self, account: str) -> bool:
+        with self._lock:
+            return account in self._accounts
+
     def order(self, order_id: str) -> Order:
         """A copy of the order, whatever its status; KeyError if it never existed."""
         with self._lock:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
+import ssl
 import subprocess
 import sys
 from decimal import Decimal
@@ -15,6 +17,7 @@ import httpx
 import pytest
 
 from local_exchange import Exchange, PriceGrid, SeedError, load_seed
+from local_exchange.seed import EXAMPLE_SEED_PATH
 
 from .support import TestKey, amend_path, real_now_ms, signed_headers
 
@@ -91,10 +94,24 @@ def test_a_json_seed_into_an_existing_exchange(tmp_path: Path, bob_key: TestKey)
 @pytest.mark.parametrize(
     ("order", "message"),
     [
-        ({"price": 0.56}, r"orders\[0\]: price must be a quoted string"),
-        ({"ticker": "NOPE"}, r"orders\[0\]: .*no market NOPE"),
-        ({"colour": "red"}, r"orders\[0\]: unknown field"),
+        ({"price": 0.56}, r"orders\[0\]\.price: must be a quoted string, e\.g\. price: \"0\.56\""),
+        ({"count": 10}, r"orders\[0\]\.count: must be a quoted string"),
+        ({"ticker": "NOPE"}, r"orders\[0\]\.ticker: no market 'NOPE'; define it under markets"),
+        ({"account": "nobody"}, r"orders\[0\]\.account: no account 'nobody'; define it under accounts"),
+        ({"colour": "red"}, r"orders\[0\]: unknown field\(s\) \['colour'\]"),
         ({"price": "0.565"}, r"orders\[0\]: .*grid"),
+        ({"price": "cheap"}, r"orders\[0\]\.price: 'cheap' is not a number"),
+        ({"side": "buy"}, r"orders\[0\]\.side: must be bid \(buys YES\) or ask"),
+        # YAML reads an unquoted yes as True: the message names the field and the fix.
+        (
+            {"side": True},
+            r"orders\[0\]\.side: YAML read an unquoted yes/no/on/off/true/false as the boolean true;"
+            r" quote the value, e\.g\. side: \"bid\"",
+        ),
+        ({"ticker": False}, r"orders\[0\]\.ticker: YAML read .* boolean false"),
+        ({"subaccount": 64}, r"orders\[0\]\.subaccount: must be between 0 and 63"),
+        ({"subaccount": "1"}, r"orders\[0\]\.subaccount: must be a whole number"),
+        ({"expiration_time": 1}, r"orders\[0\]: expiration_time 1 is not in the future"),
     ],
 )
 def test_seed_errors_say_where(
@@ -110,6 +127,129 @@ def test_seed_errors_say_where(
     seed.write_text(json.dumps(document))
     with pytest.raises(SeedError, match=message):
         load_seed(seed)
+
+
+def seed_error(tmp_path: Path, document: object) -> str:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(document))
+    with pytest.raises(SeedError) as caught:
+        load_seed(seed)
+    return str(caught.value)
+
+
+def test_yaml_booleans_are_refused_with_the_quoting_fix(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(
+        "markets:\n  - ticker: M\naccounts:\n  - account: maker\norders:\n"
+        "  - {account: maker, ticker: M, side: yes, price: '0.5', count: '1'}\n"
+    )
+    with pytest.raises(SeedError, match=r"seed\.yaml: orders\[0\]\.side: YAML read .* quote the value"):
+        load_seed(seed)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"markets": [{"ticker": "M", "price_grid": "cents"}]}, r"markets\[0\]\.price_grid: must be one of"),
+        ({"markets": [{"ticker": "M"}, {"ticker": "M"}]}, r"markets\[1\]\.ticker: market M is defined twice"),
+        ({"markets": [{"paused": "yes"}]}, r"markets\[0\]: missing field\(s\) ticker"),
+        ({"markets": [{"ticker": "M", "paused": "yes"}]}, r"markets\[0\]\.paused: must be true or false"),
+        ({"accounts": [{"key_id": "k"}]}, r"accounts\[0\]: a key_id needs exactly one of public_key_pem"),
+        ({"accounts": [{"key_id": "k", "public_key_pem": "junk"}]}, r"accounts\[0\]\.public_key_pem: "),
+        (
+            {"accounts": [{"key_id": "k", "public_key_path": "nope.pub"}]},
+            r"accounts\[0\]\.public_key_path: cannot read",
+        ),
+        ({"accounts": [{"read_only": True}]}, r"accounts\[0\]: a public key or read_only needs a key_id"),
+        ({"exchange": {"timestamp_window_s": "10"}}, r"exchange\.timestamp_window_s: must be a number"),
+        ({"exchange": {"window": 10}}, r"exchange: unknown field\(s\) \['window'\]"),
+        ({"order": []}, r"unknown section\(s\) \['order'\]"),
+        ({"orders": {"account": "x"}}, r"orders: must be a list"),
+    ],
+)
+def test_seed_sections_are_named_in_errors(tmp_path: Path, document: object, message: str) -> None:
+    text = seed_error(tmp_path, document)
+    assert re.search(message, text), text
+    assert "add_account" not in text and "Exchange(" not in text  # no Python API in a seed error
+
+
+def test_a_client_order_id_used_twice_is_a_seed_error(tmp_path: Path) -> None:
+    order = {
+        "account": "maker",
+        "ticker": "M",
+        "side": "bid",
+        "price": "0.50",
+        "count": "1",
+        "client_order_id": "c",
+    }
+    document = {"markets": [{"ticker": "M"}], "accounts": [{"account": "maker"}], "orders": [order, order]}
+    assert "orders[1]: client order id c was already used" in seed_error(tmp_path, document)
+
+
+def test_counterparties_need_no_key_and_the_example_seed_loads() -> None:
+    exchange = load_seed(EXAMPLE_SEED_PATH)
+    book = exchange.book("HIGHNY-24JAN01-T60")
+    assert [o.account for o in book.bids + book.asks] == ["market-maker", "market-maker"]
+    assert exchange.has_account("market-maker")
+    assert exchange.api_key("market-maker") is None  # it cannot sign anything
+
+
+def test_help_points_at_the_example_seed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "local_exchange", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert str(EXAMPLE_SEED_PATH) in result.stdout
+    assert "--tls" in result.stdout
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "local_exchange", "--port", "0", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def read_line(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 20)
+    assert ready, "nothing printed"
+    return process.stdout.readline().strip()
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C; returns stderr."""
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 0
+    return process.stderr.read() if process.stderr else ""
+
+
+def test_python_m_local_exchange_over_tls_without_a_seed(tmp_path: Path) -> None:
+    kept = tmp_path / "ca.pem"
+    process = start("--tls", "--ca-path", str(kept))
+    try:
+        base_url = read_line(process)
+        assert base_url.startswith("https://127.0.0.1:")
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == str(kept)  # printed with the URL, in one write
+        trusting = ssl.create_default_context(cafile=str(kept))
+        # An empty exchange: any order is unknown, and an unsigned read is a 401.
+        response = httpx.get(base_url + "/portfolio/orders/x", verify=trusting, timeout=10)
+        assert response.status_code == 401
+        assert "Traceback" not in stop(process)
+        assert kept.exists()  # the copy asked for stays
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_python_m_local_exchange_serves_until_ctrl_c(
