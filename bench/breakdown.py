@@ -1,11 +1,12 @@
-"""Where one sync client's time goes: cProfile self-time grouped by layer.
+"""Where sync clients' time goes: cProfile self-time grouped by layer, side by side.
 
-    .venv/bin/python -m bench.breakdown ours [--cell ed25519/http] [--ops 3000] [--top 15]
+    .venv/bin/python -m bench.breakdown ours ours-raw stdlib [--cell ed25519/http] [--ops 3000]
 
-Starts its own bench server, warms the client up, profiles --ops amends and prints the
-share of each layer (httpx, httpcore + h11, auth_hooks, generated code, signing, socket
-I/O...) and the functions with the most self-time. cProfile inflates the cost of Python
-calls, so read the shares, not the absolute numbers; the bench itself has the real times.
+Starts its own bench server, warms each client up, profiles --ops amends of each, and
+prints µs per amend in each layer (httpx, httpcore + h11, auth_hooks, generated code,
+signing, socket I/O...) for every client, then the functions with the most self-time in
+the first. cProfile inflates the cost of Python calls, so compare the columns and read
+the shares, not the absolute numbers; the bench itself has the real times.
 """
 
 from __future__ import annotations
@@ -54,46 +55,54 @@ def layer_of(filename: str, function: str) -> str:
     return "other standard library"
 
 
+def by_layer(profile: cProfile.Profile) -> dict[str, float]:
+    # pstats keeps its table in an undocumented attribute: (file, line, function) -> timings.
+    Timings = tuple[int, int, float, float, object]
+    raw: dict[tuple[str, int, str], Timings] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    layers: dict[str, float] = defaultdict(float)
+    for (filename, _, function), (_, _, self_time, _, _) in raw.items():
+        layers[layer_of(filename, function)] += self_time
+    return layers
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Profile one sync bench client by layer")
-    sync_clients = sorted(
-        name for name, client in BY_NAME.items() if not client.in_flight and client.env == "main"
-    )
-    parser.add_argument("client", choices=sync_clients)
+    parser = argparse.ArgumentParser(description="Profile sync bench clients by layer")
+    sync_clients = [name for name, client in BY_NAME.items() if not client.in_flight and client.env == "main"]
+    parser.add_argument("clients", nargs="+", choices=sync_clients)
     parser.add_argument("--cell", choices=CELLS, default="ed25519/http")
     parser.add_argument("--ops", type=int, default=3000)
     parser.add_argument("--top", type=int, default=15, help="functions to list by self-time")
     args = parser.parse_args()
     key, scheme = args.cell.split("/")
+    profiles = {}
     with tempfile.TemporaryDirectory(prefix="kalshi-bench-keys-") as tmp:
         write_keys(Path(tmp))
         server, ports = server_module.start(Path(tmp))
         try:
-            op = _setup(BY_NAME[args.client])(Context(ports[scheme], Path(tmp), key, tls=scheme == "tls"))
-            for _ in range(300):
-                op()
-            profile = cProfile.Profile()
-            profile.enable()
-            for _ in range(args.ops):
-                op()
-            profile.disable()
+            for name in args.clients:
+                op = _setup(BY_NAME[name])(Context(ports[scheme], Path(tmp), key, tls=scheme == "tls"))
+                for _ in range(300):
+                    op()
+                profiles[name] = profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(args.ops):
+                    op()
+                profile.disable()
         finally:
             server_module.stop(server)
-    stats = pstats.Stats(profile)
-    by_layer: dict[str, float] = defaultdict(float)
-    # pstats keeps its table in an undocumented attribute: (file, line, function) -> timings.
-    Timings = tuple[int, int, float, float, object]
-    raw: dict[tuple[str, int, str], Timings] = stats.stats  # type: ignore[attr-defined]
-    for (filename, _, function), (_, _, self_time, _, _) in raw.items():
-        by_layer[layer_of(filename, function)] += self_time
-    total = sum(by_layer.values())
+    layers = {name: by_layer(profile) for name, profile in profiles.items()}
+    first = layers[args.clients[0]]
+    print(f"{args.cell}, µs per amend under cProfile ({args.ops} amends each)\n")
+    print("".join(f"{name:>10}" for name in args.clients) + "  layer")
+    for layer in sorted(
+        {layer for table in layers.values() for layer in table}, key=lambda x: -first.get(x, 0)
+    ):
+        cells = (f"{layers[name].get(layer, 0) / args.ops * 1e6:10.0f}" for name in args.clients)
+        print("".join(cells) + f"  {layer}")
     print(
-        f"{args.client} {args.cell}: {args.ops} amends, {total / args.ops * 1e6:.0f} µs each under cProfile\n"
+        "".join(f"{sum(layers[name].values()) / args.ops * 1e6:10.0f}" for name in args.clients) + "  total\n"
     )
-    for layer, seconds in sorted(by_layer.items(), key=lambda item: -item[1]):
-        print(f"{100 * seconds / total:5.1f}%  {layer}")
-    print()
-    stats.sort_stats("tottime").print_stats(args.top)
+    pstats.Stats(profiles[args.clients[0]]).sort_stats("tottime").print_stats(args.top)
 
 
 if __name__ == "__main__":
