@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy as copying
 import importlib
 import json
 import os
@@ -125,8 +126,9 @@ def add_additions(spec: dict[str, Any]) -> dict[str, Any]:
         "required": [NEW_MODEL_FIELD],
         "properties": {NEW_MODEL_FIELD: {"type": "boolean", "description": "True while trading is open."}},
     }
-    # Errors and security as the spec's other reads have them (Get Order), whatever they are.
-    reads = [item["get"] for item in spec["paths"].values() if "get" in item]
+    # Errors and security as the spec's first read (Get Order) has them, whatever they are;
+    # copied, so the YAML written has no anchors.
+    reads = [copying.deepcopy(item["get"]) for item in spec["paths"].values() if "get" in item]
     operation: dict[str, Any] = {
         "operationId": NEW_OPERATION,
         "summary": "Exchange status (added by check-regen)",
@@ -166,7 +168,6 @@ def _copy_repo(target: Path, from_head: bool) -> None:
         archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     else:
-        # copy2 keeps mtimes, so make in the copy sees its set-up stamps as up to date.
         shutil.copytree(ROOT, target, ignore=_ignore, copy_function=shutil.copy2, symlinks=True)
     # The pinned generator, ruff and pytest: the copy uses this venv, as make would.
     (target / ".venv").symlink_to(ROOT / ".venv")
