@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from .app import API_PREFIX
 from .exchange import Exchange
@@ -95,9 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = make_server(exchange, access_log=args.access_log, tls=tls, idle_timeout_s=IDLE_TIMEOUT_S)
         # In the main thread uvicorn handles SIGINT/SIGTERM itself: it shuts down cleanly,
         # then re-raises the signal, which for Ctrl-C arrives here as KeyboardInterrupt.
+        # SIGTERM's default action would end the process there and then, leaving the TLS
+        # keys behind: as SystemExit it unwinds through the clean-up instead.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
     return 0
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

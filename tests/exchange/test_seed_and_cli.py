@@ -225,27 +225,24 @@ def read_line(process: subprocess.Popen[str]) -> str:
     return process.stdout.readline().strip()
 
 
-def stop(process: subprocess.Popen[str]) -> str:
-    """Ctrl-C; returns stderr."""
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=10) == 0
-    return process.stderr.read() if process.stderr else ""
-
-
-def test_python_m_local_exchange_over_tls_without_a_seed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep_ca", [False, True])
+def test_python_m_local_exchange_over_tls_without_a_seed(tmp_path: Path, keep_ca: bool) -> None:
     kept = tmp_path / "ca.pem"
-    process = start("--tls", "--ca-path", str(kept))
+    process = start("--tls", *(["--ca-path", str(kept)] if keep_ca else []))
     try:
         base_url = read_line(process)
         assert base_url.startswith("https://127.0.0.1:")
         assert process.stdout is not None
-        assert process.stdout.readline().strip() == str(kept)  # printed with the URL, in one write
-        trusting = ssl.create_default_context(cafile=str(kept))
+        ca_path = Path(process.stdout.readline().strip())  # printed with the URL, in one write
+        assert ca_path == kept if keep_ca else ca_path.is_file()
+        trusting = ssl.create_default_context(cafile=str(ca_path))
         # An empty exchange: any order is unknown, and an unsigned read is a 401.
         response = httpx.get(base_url + "/portfolio/orders/x", verify=trusting, timeout=10)
         assert response.status_code == 401
-        assert "Traceback" not in stop(process)
-        assert kept.exists()  # the copy asked for stays
+        process.send_signal(signal.SIGTERM)  # a clean exit too, throwing the keys away
+        assert process.wait(timeout=10) == 0
+        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+        assert ca_path.exists() == keep_ca  # only the copy asked for stays
     finally:
         if process.poll() is None:
             process.kill()
