@@ -19,7 +19,9 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.validation.request.exceptions import ParameterValidationError
 
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+# Inside the package, so an installed local_exchange has its spec: in the repository a
+# symlink to the one openapi.yaml at the top, in a wheel a copy of it.
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 
 # The spec's servers are Kalshi's hosts. The local exchange serves the same paths under
 # the same prefix on loopback, so it validates against a host-less server instead.

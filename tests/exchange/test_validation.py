@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -151,3 +152,13 @@ def test_without_strict_responses_the_bad_response_is_sent_but_recorded(
     assert response.status_code == 200
     assert response.json()["ts_ms"] == "not an integer"
     assert len(exchange.server_errors) == 1
+
+
+def test_the_spec_is_read_from_inside_the_package() -> None:
+    # An installed local_exchange has no repository around it: its spec ships inside.
+    import local_exchange
+
+    package_dir = Path(local_exchange.__file__).resolve().parent
+    assert DEFAULT_SPEC_PATH.parent == package_dir
+    repository_spec = package_dir.parent / "openapi.yaml"
+    assert DEFAULT_SPEC_PATH.read_bytes() == repository_spec.read_bytes()  # the one spec, not a copy
