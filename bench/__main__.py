@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.3, help="timed seconds per cell per round")
     parser.add_argument("--warmup", type=float, default=0.1, help="warm-up seconds per cell")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of every client, pooled")
+    parser.add_argument("--rounds", type=int, default=4, help="runs of every client, pooled")
     parser.add_argument("--min-ops", type=int, default=20, help="minimum timed amends per sync cell")
     parser.add_argument("--rtt-ms", type=float, default=20.0, help="the latency proxy's round trip")
     parser.add_argument("--steady", type=int, default=100, help="steady amends behind the proxy")
@@ -257,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{stats['requests']} requests on {stats['connections']} connections, "
         f"{stats['verified']} signatures verified, {stats['rejected']} rejected{rejected}"
     )
+    if stats["proxy_chunks"]:
+        late_ms = 1e3 * stats["proxy_late_s"] / stats["proxy_chunks"]
+        facts["latency proxy"] = (
+            f"{stats['proxy_chunks']} chunks forwarded, each {late_ms:.2f} ms late on average"
+        )
     facts["bench time"] = f"{time.monotonic() - began:.0f} s"
     method = METHOD.format(
         rounds=args.rounds,

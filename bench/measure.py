@@ -64,7 +64,7 @@ async def _batch(op: AsyncOp, in_flight: int, per_worker: int) -> None:
     await asyncio.gather(*(worker() for _ in range(in_flight)))
 
 
-async def time_async(op: AsyncOp, budget: Budget, in_flight: int, per_worker: int = 4) -> list[int]:
+async def time_async(op: AsyncOp, budget: Budget, in_flight: int, per_worker: int = 3) -> list[int]:
     """Per-amend cost in ns (batch wall time / amends in the batch), one sample per batch."""
     clock = time.perf_counter_ns
     count = in_flight * per_worker
@@ -77,7 +77,7 @@ async def time_async(op: AsyncOp, budget: Budget, in_flight: int, per_worker: in
     samples: list[int] = []
     stop = clock() + int(budget.seconds * 1e9)
     end = 0
-    while len(samples) < 3 or end < stop:
+    while len(samples) < 2 or end < stop:
         start = clock()
         await _batch(op, in_flight, per_worker)
         end = clock()

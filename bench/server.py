@@ -81,6 +81,8 @@ class DateLine:
 
 class Stats:
     def __init__(self) -> None:
+        self.proxy_chunks = 0
+        self.proxy_late_s = 0.0  # the proxy's timers fire late (epoll waits in whole ms)
         self.requests = 0
         self.verified = 0
         self.rejected = 0
@@ -189,8 +191,15 @@ def load_public_keys(keys_dir: Path) -> dict[bytes, PublicKey]:
 
 
 class LatencyProxy:
-    def __init__(self, upstream_port: int, rtt_s: float, idle_close_s: float) -> None:
+    def __init__(self, upstream_port: int, rtt_s: float, idle_close_s: float, stats: Stats) -> None:
         self.upstream_port, self.rtt_s, self.idle_close_s = upstream_port, rtt_s, idle_close_s
+        self.stats = stats
+
+    def forward(self, writer: asyncio.StreamWriter, data: bytes, due: float) -> None:
+        self.stats.proxy_chunks += 1
+        self.stats.proxy_late_s += asyncio.get_running_loop().time() - due
+        if not writer.is_closing():
+            writer.write(data)
 
     async def __call__(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
@@ -205,7 +214,7 @@ class LatencyProxy:
                     last_seen[0] = now = loop.time()
                     # Strictly increasing times: the loop runs equal times in no set order.
                     due = max(now + self.rtt_s / 2, not_before, due + 1e-6)
-                    loop.call_at(due, _write, writer, data)
+                    loop.call_at(due, self.forward, writer, data, due)
             loop.call_at(max(due, loop.time() + self.rtt_s / 2) + 1e-6, writer.close)
 
         pumps = {
@@ -222,11 +231,6 @@ class LatencyProxy:
                 break
 
 
-def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
-    if not writer.is_closing():
-        writer.write(data)
-
-
 async def serve(keys_dir: Path, rtt_s: float, idle_close_s: float) -> None:
     loop = asyncio.get_running_loop()
     keys = load_public_keys(keys_dir)
@@ -241,7 +245,7 @@ async def serve(keys_dir: Path, rtt_s: float, idle_close_s: float) -> None:
 
     plain, secure = await listen(None), await listen(tls)
     tls_port = secure.sockets[0].getsockname()[1]
-    proxy = await asyncio.start_server(LatencyProxy(tls_port, rtt_s, idle_close_s), "127.0.0.1", 0)
+    proxy = await asyncio.start_server(LatencyProxy(tls_port, rtt_s, idle_close_s, stats), "127.0.0.1", 0)
     stop = loop.create_future()
 
     def on_stop() -> None:
