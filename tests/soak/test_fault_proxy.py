@@ -62,8 +62,11 @@ def seen_by_exchange(exchange: Exchange, path: str) -> int:
 def test_pass_relays_the_answer_and_keeps_the_connection(
     server: RunningServer, exchange: Exchange, order_id: str
 ) -> None:
-    with FaultProxy(server.root_url, always(Fault.PASS)) as proxy, httpx.Client(timeout=TIMEOUT) as client:
-        direct = httpx.get(server.root_url + admin_path(order_id), timeout=TIMEOUT)
+    with (
+        FaultProxy(server.root_url, always(Fault.PASS)) as proxy,
+        httpx.Client(timeout=TIMEOUT, trust_env=False) as client,
+    ):
+        direct = httpx.get(server.root_url + admin_path(order_id), timeout=TIMEOUT, trust_env=False)
         answers = [client.get(proxy.root_url + admin_path(order_id)) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert all(a.json() == direct.json() for a in answers)
@@ -88,7 +91,7 @@ def test_connection_faults_leave_the_client_without_an_answer(
 ) -> None:
     with (
         FaultProxy(server.root_url, always(fault)) as proxy,
-        httpx.Client(timeout=TIMEOUT) as client,
+        httpx.Client(timeout=TIMEOUT, trust_env=False) as client,
         pytest.raises(error),
     ):
         client.get(proxy.root_url + admin_path(order_id))
@@ -104,7 +107,7 @@ def test_cut_body_sends_the_head_and_part_of_the_body(
 ) -> None:
     with (
         FaultProxy(server.root_url, always(Fault.CUT_BODY)) as proxy,
-        httpx.Client(timeout=TIMEOUT) as client,
+        httpx.Client(timeout=TIMEOUT, trust_env=False) as client,
         client.stream("GET", proxy.root_url + admin_path(order_id)) as response,
     ):
         assert response.status_code == 200
@@ -118,7 +121,7 @@ def test_delay_holds_the_answer_until_the_client_gives_up(
     server: RunningServer, exchange: Exchange, order_id: str
 ) -> None:
     with FaultProxy(server.root_url, always(Fault.DELAY)) as proxy:
-        with httpx.Client(timeout=0.3) as client, pytest.raises(httpx.ReadTimeout):
+        with httpx.Client(timeout=0.3, trust_env=False) as client, pytest.raises(httpx.ReadTimeout):
             client.get(proxy.root_url + admin_path(order_id))
         assert proxy.wait_settled(admin_path(order_id))
     (record,) = proxy.records()
@@ -130,7 +133,7 @@ def test_forward_late_forwards_only_once_the_client_gave_up(
     server: RunningServer, exchange: Exchange, order_id: str
 ) -> None:
     with FaultProxy(server.root_url, always(Fault.FORWARD_LATE)) as proxy:
-        with httpx.Client(timeout=0.3) as client, pytest.raises(httpx.ReadTimeout):
+        with httpx.Client(timeout=0.3, trust_env=False) as client, pytest.raises(httpx.ReadTimeout):
             client.get(proxy.root_url + admin_path(order_id))
         assert proxy.wait_settled(admin_path(order_id))
     (record,) = proxy.records()
@@ -142,7 +145,10 @@ def test_forward_late_forwards_only_once_the_client_gave_up(
 def test_5xx_faults_answer_and_keep_the_connection(
     server: RunningServer, exchange: Exchange, order_id: str, fault: Fault, status: int
 ) -> None:
-    with FaultProxy(server.root_url, always(fault)) as proxy, httpx.Client(timeout=TIMEOUT) as client:
+    with (
+        FaultProxy(server.root_url, always(fault)) as proxy,
+        httpx.Client(timeout=TIMEOUT, trust_env=False) as client,
+    ):
         answers = [client.get(proxy.root_url + admin_path(order_id)) for _ in range(2)]
     assert [a.status_code for a in answers] == [status, status]
     records = proxy.records()
@@ -159,7 +165,10 @@ def test_a_fault_hits_one_request_of_a_kept_alive_connection(
     def schedule(info: RequestInfo) -> Fault:
         return plan[info.index]
 
-    with FaultProxy(server.root_url, schedule) as proxy, httpx.Client(timeout=TIMEOUT) as client:
+    with (
+        FaultProxy(server.root_url, schedule) as proxy,
+        httpx.Client(timeout=TIMEOUT, trust_env=False) as client,
+    ):
         statuses = [client.get(proxy.root_url + admin_path(order_id)).status_code for _ in plan]
     assert statuses == [200, 502, 503, 200]
     assert len({r.request.connection for r in proxy.records()}) == 1
@@ -173,7 +182,7 @@ def test_a_signed_amend_goes_through_intact(
     auth = KalshiAuth(KEY_ID, load_private_key(key_files["ed25519"].path))
     with (
         FaultProxy(server.root_url, always(Fault.PASS)) as proxy,
-        make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT) as client,
+        make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT, trust_env=False) as client,
     ):
         result = amend_order(client, order_id, body)
     auth.close()

@@ -53,6 +53,7 @@ ORDERS = 100  # per test
 ATTEMPTS_PER_ORDER = 3
 SYNC_THREADS = 8
 ASYNC_TASKS = 24
+ASYNC_BACKENDS = ("aiohttp", "httpx")  # orders alternate between the two async pools
 # Short, so that a DELAY fault costs little; a pass-through amend slower than this on a
 # loaded box only turns into one more unknown outcome, which the judge handles.
 TIMEOUT = httpx.Timeout(2.5)
@@ -191,7 +192,7 @@ def test_soak_sync(key_files: dict[str, KeyFiles]) -> None:
     auth = bot_auth(key_files)
     with serve(exchange) as server, FaultProxy(server.root_url, schedule, hold_s=HOLD_S) as proxy:
         with (
-            make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT) as client,
+            make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT, trust_env=False) as client,
             ThreadPoolExecutor(SYNC_THREADS) as pool,
         ):
             for done in [pool.submit(run_sync, client, proxy, schedule, plan) for plan in plans]:
@@ -206,17 +207,25 @@ async def test_soak_async(key_files: dict[str, KeyFiles]) -> None:
     exchange, plans, schedule = bed(key_files, "async")
     auth = bot_auth(key_files)
     with serve(exchange) as server, FaultProxy(server.root_url, schedule, hold_s=HOLD_S) as proxy:
-        client = make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT)
-        queue = list(plans)
+        # Both async pools a bot can get: aiohttp's (the default) and httpx's own.
+        clients = [
+            make_client(
+                auth, base_url=proxy.base_url, timeout=TIMEOUT, trust_env=False, async_backend=backend
+            )
+            for backend in ASYNC_BACKENDS
+        ]
+        queue = [(clients[n % len(clients)], plan) for n, plan in enumerate(plans)]
 
         async def worker() -> None:
             while queue:
-                await run_async(client, proxy, schedule, queue.pop())
+                client, plan = queue.pop()
+                await run_async(client, proxy, schedule, plan)
 
         try:
             await asyncio.gather(*(worker() for _ in range(ASYNC_TASKS)))
         finally:
-            await client.aclose()
+            for client in clients:
+                await client.aclose()
         await asyncio.to_thread(settle, proxy)
     auth.close()
-    finish("async", exchange, plans, proxy, began)
+    finish("async (aiohttp and httpx pools)", exchange, plans, proxy, began)
