@@ -27,7 +27,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +95,9 @@ def _all_of(parts: Sequence[Shape], own: Shape) -> Shape:
 
 def _any_of(branches: Sequence[Shape], null_branch: bool) -> Shape:
     """One branch holds: a null branch makes the rest nullable; several branches are a union."""
-    if len(branches) == 1:
-        only = branches[0]
-        return Shape(**{**only.__dict__, "nullable": True if null_branch else only.nullable})
+    if len(branches) <= 1:
+        only = branches[0] if branches else Shape()
+        return replace(only, nullable=True if null_branch else only.nullable)
     enums = [shape.enum for shape in branches]
     properties: dict[str, Shape] = {}
     for shape in branches:
@@ -148,7 +148,7 @@ class Document:
         if ref is not None:
             name = ref.rsplit("/", 1)[-1]
             base = Shape() if ref in seen else self.shape(self.lookup(ref), seen | {ref})
-            parts.append(Shape(**{**base.__dict__, "name": name}))
+            parts.append(replace(base, name=name))
         parts += [self.shape(part, seen) for part in node.get("allOf", [])]
         for key in ("anyOf", "oneOf"):
             if key in node:

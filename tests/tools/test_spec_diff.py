@@ -161,3 +161,26 @@ def test_our_spec_against_kalshis_excerpt_shows_only_listed_deviations(
     lines = capsys.readouterr().out.splitlines()
     assert "GetOrder: not in the upstream document" in lines
     assert all(line.startswith("listed: ") for line in lines if "not in the upstream document" not in line)
+
+
+def test_the_listed_get_order_deviations_match_what_spec_diff_prints() -> None:
+    # A made-up upstream holding only Get Order, as a 3.34-style document would describe it:
+    # our own openapi.yaml with date-time formats and Kalshi's flat error schema.
+    ours = load_document(REPO / "openapi.yaml")
+    upstream = copy.deepcopy(ours)
+    upstream["paths"] = {"/portfolio/orders/{order_id}": upstream["paths"]["/portfolio/orders/{order_id}"]}
+    schemas = upstream["components"]["schemas"]
+    for name in ("expiration_time", "created_time", "last_update_time"):
+        schemas["Order"]["properties"][name] = {"type": "string", "format": "date-time", "nullable": True}
+    for name in ("error", "msg"):
+        del schemas["ErrorResponse"]["properties"][name]
+    report = compare(ours, upstream, spec_diff.load_deviations(REPO / "spec-deviations.yaml"))
+    assert report.lines() == [
+        "AmendOrderV2: not in the upstream document",
+        "listed: GetOrder: Order.created_time: format: ours none, upstream date-time",
+        "listed: GetOrder: Order.expiration_time: format: ours none, upstream date-time",
+        "listed: GetOrder: Order.last_update_time: format: ours none, upstream date-time",
+        "listed: GetOrder: ErrorResponse.error: only in ours",
+        "listed: GetOrder: ErrorResponse.msg: only in ours",
+    ]
+    assert report.ok
