@@ -84,8 +84,11 @@ def _self_check(key: rsa.RSAPrivateKey) -> None:
     message = b"kalshi key self-check"
     try:
         key.public_key().verify(key.sign(message, _PSS, _SHA256), message, _PSS, _SHA256)
+        return
     except (InvalidSignature, ValueError):
-        raise KalshiKeyError("RSA private key failed its self-check: the key file is damaged") from None
+        pass
+    # Raised outside the except block: nothing chained.
+    raise KalshiKeyError("RSA private key failed its self-check: the key file is damaged")
 
 
 def load_private_key(
@@ -94,50 +97,106 @@ def load_private_key(
 ) -> SigningKey:
     """Loads an RSA (2048+ bits) or Ed25519 private key from a PEM file path or PEM text.
 
-    ``source`` is PEM text when it is ``bytes`` or a ``str`` holding a ``-----BEGIN``
-    line, and a file path otherwise. Encrypted keys need ``password``. Every problem
-    raises :class:`KalshiKeyError` with a message that names it and never quotes the key.
+    ``source`` is PEM text when it is ``bytes`` or a ``str`` that could not be a file
+    path (it has a line break, a ``BEGIN`` or ``PRIVATE KEY`` marker, dashes, or is
+    longer than any sane path), and a file path otherwise; ``~`` is expanded. PEM text
+    may have its line breaks written as literal ``\\n`` (the usual ``.env`` form).
+    Encrypted keys need ``password``; a password for a key that is not encrypted is
+    refused (it would hide a mix-up of keys).
+
+    Every problem raises :class:`KalshiKeyError` with a message that names it. The
+    message never quotes the key, and the error chains nothing (no ``__cause__``,
+    no ``__context__``): the exceptions raised on the way may hold the key text.
     """
-    if isinstance(source, bytes):
-        pem = source
-    elif isinstance(source, str) and "-----BEGIN" in source:
-        pem = source.encode("utf-8")
-    else:
-        pem = _read_key_file(source)
-    return SigningKey(_parse_pem(pem, password))
+    problem: str | None = None
+    key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | None = None
+    try:
+        key = _parse_pem(_pem_of(source), password)
+    except _KeyProblem as exc:
+        problem = exc.problem
+    if key is None:
+        # Raised here, outside the except block, so nothing is chained to it.
+        raise KalshiKeyError(problem or "the private key could not be loaded")
+    return SigningKey(key)
 
 
-# Key material pasted where a path belongs (a PEM body without its BEGIN/END lines).
-_LOOKS_LIKE_KEY = re.compile(r"[A-Za-z0-9+/=\s]{64,}")
+class _KeyProblem(Exception):
+    """Internal: what is wrong with the key, in words that quote none of it."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
-def _read_key_file(source: str | os.PathLike[str]) -> bytes:
-    text = os.fspath(source)
-    path = Path(text)
+# A path longer than this is not a path (Linux PATH_MAX is 4096; nobody keeps a key
+# that deep): it is key text pasted where a path belongs.
+_MAX_PATH_CHARS = 1024
+# Markers no file path has and key text has. A str holding any of them is never
+# handed to the filesystem, whose errors would quote it (FileNotFoundError.filename).
+_TEXT_MARKERS = ("\n", "\r", "\x00", "----", "BEGIN", "PRIVATE KEY")
+# A run this long of base64 characters is key material (a path has separators).
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
+# In a path shown in a message, a run this long of base64 characters that looks random
+# (mixed case and digits, or + or =) could be a piece of a key: it is replaced by its length.
+_PATH_RUN = re.compile(r"[A-Za-z0-9+/=]{16,}")
+_NOT_A_PATH_NOR_PEM = (
+    "the private key source is neither a readable file nor a PEM block; it looks like key material "
+    "without its '-----BEGIN ... PRIVATE KEY-----' line: pass the whole PEM"
+)
+
+
+def _pem_of(source: object) -> bytes:
+    """The PEM bytes of ``source``, reading the file when it is a path."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if isinstance(source, str):
+        if _is_key_text(source):
+            return source.encode("utf-8", "replace")
+        return _read_key_file(source)
+    if isinstance(source, os.PathLike):
+        text = os.fspath(source)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if _is_key_text(text):  # a Path made of key text would still be quoted by OSError
+            raise _KeyProblem(_NOT_A_PATH_NOR_PEM)
+        return _read_key_file(text)
+    raise _KeyProblem(
+        f"unsupported private key source of type {type(source).__name__}: "
+        "pass a file path, PEM text (str or bytes) or a loaded key"
+    )
+
+
+def _is_key_text(text: str) -> bool:
+    return len(text) > _MAX_PATH_CHARS or any(marker in text for marker in _TEXT_MARKERS)
+
+
+def _read_key_file(text: str) -> bytes:
+    path = Path(text).expanduser()
+    failure: OSError | None = None
     try:
         mode = path.stat().st_mode
         data = path.read_bytes()
     except OSError as exc:
-        raise KalshiKeyError(_unreadable(text, exc)) from None
+        failure = exc
+    if failure is not None:
+        # Raised outside the except block: the OSError (which quotes the name) is not chained.
+        raise _KeyProblem(_unreadable(text, failure))
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         # What ssh says about an unprotected key; we warn rather than refuse.
         warnings.warn(
             f"private key file {path} is accessible by group or others "
             f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}",
             InsecureKeyFileWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return data
 
 
 def _unreadable(text: str, exc: OSError) -> str:
-    if _LOOKS_LIKE_KEY.fullmatch(text):
+    if _looks_like_key_material(text):
         # Never echo it: this is probably the key itself, pasted where a path belongs.
-        return (
-            "the private key source is neither a readable file nor a PEM block; it looks like "
-            "key material without its '-----BEGIN ... PRIVATE KEY-----' lines: pass the whole PEM"
-        )
-    shown = text if len(text) <= 120 else f"{text[:60]}... ({len(text)} characters)"
+        return _NOT_A_PATH_NOR_PEM
+    shown = _path_for_message(text)
     if isinstance(exc, FileNotFoundError):
         return f"private key file not found: {shown}"
     if isinstance(exc, IsADirectoryError):
@@ -147,13 +206,93 @@ def _unreadable(text: str, exc: OSError) -> str:
     return f"private key file cannot be read ({exc.strerror}): {shown}"  # name too long, ...
 
 
+def _looks_like_key_material(text: str) -> bool:
+    """A long run of base64 that looks random: key material, not a name anyone typed."""
+    return any(_random_looking(run) for run in _BASE64_RUN.findall(text.replace("\\n", "")))
+
+
+def _random_looking(text: str) -> bool:
+    return (
+        any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
+    )
+
+
+def _path_for_message(text: str) -> str:
+    """The path as typed, with any run that could be a piece of a key replaced by its length."""
+    shown = _PATH_RUN.sub(_hide_if_random, text)
+    if len(shown) > 120:
+        shown = f"{shown[:60]}... ({len(text)} characters)"
+    return shown
+
+
+def _hide_if_random(match: re.Match[str]) -> str:
+    run = match.group(0)
+    for piece in run.split("/"):
+        if "+" in piece or "=" in piece or (len(piece) >= 8 and _random_looking(piece)):
+            return f"<{len(run)} characters not shown>"
+    return run
+
+
+_BEGIN_LINE = re.compile(rb"^-----BEGIN ([A-Z0-9 ]{1,40})-----[ \t]*\r?$", re.MULTILINE)
+
+
+def _normalized(pem: bytes) -> bytes:
+    """PEM text as pasted into an env var: quotes, surrounding blanks and literal ``\\n`` undone."""
+    pem = pem.strip()
+    if len(pem) >= 2 and pem[:1] == pem[-1:] and pem[:1] in (b'"', b"'"):
+        pem = pem[1:-1].strip()
+    if b"\n" not in pem and b"\\n" in pem:
+        pem = pem.replace(b"\\r\\n", b"\n").replace(b"\\n", b"\n")
+    return pem + b"\n"
+
+
+def _structure_problem(pem: bytes) -> str | None:
+    """What is wrong with the PEM's framing, named without quoting it; None if it looks right."""
+    begin = _BEGIN_LINE.search(pem)
+    if begin is None:
+        if b"BEGIN" in pem.upper():
+            return (
+                "the PEM's BEGIN line is malformed: it must read exactly "
+                "'-----BEGIN <TYPE> PRIVATE KEY-----' (five dashes each side) on a line of its own"
+            )
+        if b"END" in pem.upper():
+            return "no BEGIN line: the PEM's first line ('-----BEGIN ... PRIVATE KEY-----') is missing"
+        if _looks_like_key_material(pem.decode("ascii", "replace")):
+            return _NOT_A_PATH_NOR_PEM
+        return "not a PEM private key (no '-----BEGIN ... PRIVATE KEY-----' line)"
+    label = begin.group(1)
+    if b"PUBLIC KEY" in label:
+        return "not a PEM private key: this is a PUBLIC key; sign with the private key Kalshi gave you"
+    if label == b"CERTIFICATE" or label.endswith(b" CERTIFICATE"):
+        return "not a PEM private key: this is a certificate"
+    if label == b"OPENSSH PRIVATE KEY":
+        return (
+            "wrong key format: an OpenSSH private key; convert it to PKCS#8 with "
+            "'ssh-keygen -p -m PKCS8 -f FILE'"
+        )
+    if not label.endswith(b"PRIVATE KEY"):
+        return f"not a PEM private key: the PEM block is a {label.decode()}"
+    if re.search(rb"^-----END " + re.escape(label) + rb"-----[ \t]*\r?$", pem, re.MULTILINE) is None:
+        return "no END line matching the BEGIN line: the PEM was cut short or damaged"
+    return None
+
+
 def _parse_pem(pem: bytes, password: str | bytes | None) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
-    if b"-----BEGIN" not in pem or b"PRIVATE KEY-----" not in pem:
-        raise KalshiKeyError("not a PEM private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)")
+    pem = _normalized(pem)
+    problem = _structure_problem(pem)
+    if problem is not None:
+        raise _KeyProblem(problem)
     secret = password.encode("utf-8") if isinstance(password, str) else password
-    encrypted = b"ENCRYPTED" in pem.split(b"-----END", 1)[0][:200] or b"Proc-Type: 4,ENCRYPTED" in pem
+    encrypted = b"ENCRYPTED PRIVATE KEY" in pem or b"Proc-Type: 4,ENCRYPTED" in pem
     if encrypted and not secret:
-        raise KalshiKeyError("private key is encrypted: a password is needed (KALSHI_PRIVATE_KEY_PASSWORD)")
+        raise _KeyProblem("private key is encrypted: a password is needed (KALSHI_PRIVATE_KEY_PASSWORD)")
+    if secret and not encrypted:
+        raise _KeyProblem(
+            "private key is not encrypted; no password needed (unset KALSHI_PRIVATE_KEY_PASSWORD "
+            "or pass password=None)"
+        )
+    key: object = None
+    failure: Exception | None = None
     try:
         # cryptography's RSA validation tests p and q for primality: ~37 ms, a fifth of a
         # bot's start to first amend. The key is the user's own file, OpenSSL checks each
@@ -162,15 +301,17 @@ def _parse_pem(pem: bytes, password: str | bytes | None) -> rsa.RSAPrivateKey | 
         key = serialization.load_pem_private_key(
             pem, password=secret if encrypted else None, unsafe_skip_rsa_key_validation=True
         )
-    except UnsupportedAlgorithm:
-        raise KalshiKeyError("unsupported private key algorithm: Kalshi accepts RSA and Ed25519") from None
-    except (ValueError, TypeError):
+    except (UnsupportedAlgorithm, ValueError, TypeError) as exc:
+        failure = exc  # named below, outside the except block, so nothing is chained
+    if isinstance(failure, UnsupportedAlgorithm):
+        raise _KeyProblem("unsupported private key algorithm: Kalshi accepts RSA and Ed25519")
+    if failure is not None:
         if encrypted:
-            raise KalshiKeyError("wrong password for the encrypted private key") from None
-        raise KalshiKeyError("not a valid PEM private key (the PEM block could not be parsed)") from None
+            raise _KeyProblem("wrong password for the encrypted private key")
+        raise _KeyProblem("not a valid PEM private key (the PEM block could not be parsed: damaged or cut)")
     if isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
         return key
-    raise KalshiKeyError(_unsupported(key))
+    raise _KeyProblem(_unsupported(key))
 
 
 def _unsupported(key: object) -> str:
