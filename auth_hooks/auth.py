@@ -13,7 +13,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from .clock import ServerClock
-from .errors import KalshiConfigError, error_code_and_message
+from .errors import KalshiConfigError, KalshiKeyError, error_code_and_message
 from .keys import SigningKey, load_private_key
 from .presign import SignaturePipeline
 from .signing import path_to_sign, sign_text, signature_headers, text_to_sign
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("auth_hooks")
 
 TIMESTAMP_EXPIRED = "header_timestamp_expired"
+# Where record_headers_arrival leaves the local time a response's headers arrived.
+HEADERS_AT = "kalshi_auth.headers_at"
 
 # RSA signing (~0.2 ms, GIL released) goes to these threads in async code so the event
 # loop keeps moving requests; Ed25519 is cheaper than the hand-off and stays inline.
@@ -55,22 +57,30 @@ class KalshiAuth(httpx.Auth):
     request before acting on it.
     """
 
-    # The body of a 401 says whether our timestamp was refused.
-    requires_response_body = True
+    # The flows below read a response body themselves, and only a 401's (whose body says
+    # whether our timestamp was refused): the clock reading is taken before any read.
+    requires_response_body = False
 
     def __init__(
         self,
         key_id: str,
-        private_key: SigningKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
+        private_key: SigningKey
+        | rsa.RSAPrivateKey
+        | ed25519.Ed25519PrivateKey
+        | str
+        | bytes
+        | os.PathLike[str],
         *,
+        password: str | bytes | None = None,
         clock: Callable[[], float] = time.time,
         presign: bool = False,
         presign_max_age_ms: int = 1000,
     ) -> None:
-        if not isinstance(key_id, str) or not key_id.strip():
-            raise KalshiConfigError("key id is empty: set KALSHI_API_KEY_ID or pass the key id")
+        """``private_key`` is a loaded key, or what :func:`load_private_key` takes (a path,
+        ``~`` expanded, or PEM text as str or bytes) with ``password`` for an encrypted one."""
+        _check_key_id(key_id)
         self.key_id = key_id
-        self.key = private_key if isinstance(private_key, SigningKey) else SigningKey(private_key)
+        self.key = _signing_key(private_key, password)
         self.server_clock = ServerClock(clock)
         self._offload_async_signing = self.key.key_type == "rsa"
         self._pipeline: SignaturePipeline | None = None
@@ -102,6 +112,7 @@ class KalshiAuth(httpx.Auth):
             raise KalshiConfigError("set only one of KALSHI_PRIVATE_KEY_PATH and KALSHI_PRIVATE_KEY")
         if not path and not pem:
             raise KalshiConfigError("set KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY with the PEM)")
+        # The PEM as bytes: it is PEM text even if it lost its BEGIN line (never a path).
         source: str | bytes = path if path else (pem or "").encode("utf-8")
         key = load_private_key(source, env.get("KALSHI_PRIVATE_KEY_PASSWORD") or None)
         return cls(key_id, key, clock=clock, presign=presign, presign_max_age_ms=presign_max_age_ms)
@@ -128,26 +139,52 @@ class KalshiAuth(httpx.Auth):
 
     # -- the flows ----------------------------------------------------------------
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # Overrides httpx.Auth's so that the clock reading is taken when the response comes
+        # back, before this flow reads any body (httpx's would read every body first).
         path = path_to_sign(request.url)
         self._apply(request, path, *self._timestamp_and_signature(request.method, path))
+        sent_at = self.server_clock.local_s()
         response = yield request
-        if self._needs_resend(response):
+        received_at = self._headers_at(response)
+        if response.status_code == 401:
+            response.read()
+        if self._needs_resend(response, sent_at, received_at):
             self._apply(request, path, *self._sign_now(request.method, path))
+            sent_at = self.server_clock.local_s()
             response = yield request
-            self._observe(response)
+            self._observe(response, sent_at, self._headers_at(response))
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        # The same flow as auth_flow; only the signing may move off the event loop.
+        # The same flow as sync_auth_flow; only the signing may move off the event loop.
         path = path_to_sign(request.url)
         self._apply(request, path, *await self._timestamp_and_signature_async(request.method, path))
+        sent_at = self.server_clock.local_s()
         response = yield request
-        await response.aread()
-        if self._needs_resend(response):
-            self._apply(request, path, *await self._sign_now_async(request.method, path))
-            response = yield request
+        received_at = self._headers_at(response)
+        if response.status_code == 401:
             await response.aread()
-            self._observe(response)
+        if self._needs_resend(response, sent_at, received_at):
+            self._apply(request, path, *await self._sign_now_async(request.method, path))
+            sent_at = self.server_clock.local_s()
+            response = yield request
+            self._observe(response, sent_at, self._headers_at(response))
+
+    auth_flow = sync_auth_flow  # the name httpx.Auth documents; httpx itself calls the two above
+
+    def record_headers_arrival(self, response: httpx.Response) -> None:
+        """An httpx response event hook: notes when the response's headers arrived.
+
+        httpx runs response hooks before the body is read, and the auth flow sees the
+        response after them. Installed as the first hook (make_client does), the clock
+        reading is measured against the headers' arrival even when a later hook reads a
+        slow body; without it the reading is taken when the flow gets the response.
+        """
+        response.extensions[HEADERS_AT] = self.server_clock.local_s()
+
+    async def arecord_headers_arrival(self, response: httpx.Response) -> None:
+        """:meth:`record_headers_arrival` for an ``httpx.AsyncClient`` (hooks there are awaited)."""
+        response.extensions[HEADERS_AT] = self.server_clock.local_s()
 
     # -- pieces shared by both flows ----------------------------------------------
 
@@ -190,23 +227,64 @@ class KalshiAuth(httpx.Auth):
             # Never the signature: with the timestamp it would be replayable.
             logger.debug("signed %s %s at %d", request.method, path, timestamp)
 
-    def _observe(self, response: httpx.Response, *, force: bool = False) -> None:
-        self.server_clock.observe(response.headers.get("date"), self.server_clock.local_s(), force=force)
+    def _headers_at(self, response: httpx.Response) -> float:
+        at = response.extensions.get(HEADERS_AT)
+        return at if isinstance(at, float) else self.server_clock.local_s()
 
-    def _needs_resend(self, response: httpx.Response) -> bool:
+    def _observe(
+        self, response: httpx.Response, sent_at: float, received_at: float, *, force: bool = False
+    ) -> None:
+        self.server_clock.observe(response.headers.get("date"), received_at, sent_at=sent_at, force=force)
+
+    def _needs_resend(self, response: httpx.Response, sent_at: float, received_at: float) -> bool:
         """Learns the clock offset; True when the exchange refused our timestamp."""
         if response.status_code != 401:
-            self._observe(response)
+            self._observe(response, sent_at, received_at)
             return False
         code, _ = error_code_and_message(response.content)
         if code != TIMESTAMP_EXPIRED:
-            self._observe(response)
+            self._observe(response, sent_at, received_at)
             return False
         before = self.server_clock.offset_ms
-        self._observe(response, force=True)
+        self._observe(response, sent_at, received_at, force=True)
         logger.info(
             "exchange refused our timestamp; clock offset %d ms -> %d ms, signing again",
             before,
             self.server_clock.offset_ms,
         )
         return True
+
+
+def _check_key_id(key_id: object) -> None:
+    """Refuses a key id that cannot go in a header as it is (one line naming the problem)."""
+    if not isinstance(key_id, str) or not key_id.strip():
+        raise KalshiConfigError("key id is empty: set KALSHI_API_KEY_ID or pass the key id")
+    if key_id.isascii() and key_id.isprintable() and key_id.strip() == key_id:
+        return  # the common case, checked in C
+    shown = repr(key_id) if len(key_id) <= 80 else f"{key_id[:60]!r}... ({len(key_id)} characters)"
+    if "\r" in key_id or "\n" in key_id:
+        problem = "contains a line break (CR or LF)"
+    elif "\x00" in key_id:
+        problem = "contains a NUL character"
+    elif key_id.strip() != key_id:
+        problem = "has leading or trailing whitespace"
+    elif not key_id.isascii():
+        problem = "contains a non-ASCII character"
+    else:
+        problem = "contains a non-printable character"
+    raise KalshiConfigError(f"key id {shown} {problem}: a key id is printable ASCII (copy it again)")
+
+
+def _signing_key(private_key: object, password: str | bytes | None) -> SigningKey:
+    if isinstance(private_key, SigningKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        if password is not None:
+            raise KalshiKeyError("password is only for a key given as a path or PEM text, not a loaded key")
+        return private_key if isinstance(private_key, SigningKey) else SigningKey(private_key)
+    if isinstance(private_key, str | bytes | os.PathLike):
+        return load_private_key(private_key, password)
+    if hasattr(private_key, "private_bytes"):  # another cryptography key type: EC, DSA, ...
+        return SigningKey(private_key)  # type: ignore[arg-type]  # raises, naming the type
+    raise KalshiKeyError(
+        f"unsupported private key of type {type(private_key).__name__}: pass a file path, "
+        "PEM text (str or bytes), or a key from load_private_key"
+    )
