@@ -56,6 +56,7 @@ SKIPPED = (
     ".ruff_cache",
     ".hypothesis",
     ".bench",
+    "build",
 )
 SKIPPED_SUFFIXES = (".egg-info", ".pyc")
 
@@ -109,12 +110,12 @@ def _enum_schema(schemas: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any
 def add_additions(spec: dict[str, Any]) -> dict[str, Any]:
     """Applies the four additive changes to a loaded openapi.yaml, in place; returns it."""
     schemas = spec["components"]["schemas"]
-    schemas[REQUEST_MODEL]["properties"][REQUEST_FIELD] = {
+    schemas[REQUEST_MODEL].setdefault("properties", {})[REQUEST_FIELD] = {
         "type": "boolean",
         "description": "Added by check-regen: only rest, never take liquidity.",
     }
     for model in RESPONSE_MODELS:
-        schemas[model]["properties"][RESPONSE_FIELD] = {
+        schemas[model].setdefault("properties", {})[RESPONSE_FIELD] = {
             "type": "string",
             "description": "Added by check-regen: an optional note.",
         }
