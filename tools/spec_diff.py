@@ -16,8 +16,9 @@ is our component's name). Differences listed in spec-deviations.yaml are printed
 in front; a listed one that no longer occurs is printed with ``stale:``. Exit 1 when anything is
 unlisted or stale. Our operations that the upstream document lacks are reported, not failed.
 
-No maintained pip package fits (oasdiff is a Go binary; the Python ones found are breaking-change
-checkers or unmaintained, and none treats 3.0 and 3.1 nullability as equal), so this is written here.
+Written here because no pip package fits: oasdiff, the maintained diff tool, is a Go binary; the
+Python ones found (openapispecdiff, api-schema-diff and the like) are small breaking-change checkers,
+none documented to equate 3.0 and 3.1 nullability or to take a list of accepted differences.
 """
 
 from __future__ import annotations
