@@ -2,7 +2,7 @@
 
 Three listeners on 127.0.0.1, one event loop:
 - plain http and TLS (the certificate of bench.keys' throwaway CA): every POST gets the
-  same 200 Amend Order V2 body at once (with the Date header real servers send), so the
+  same 200 Amend Order V2 body at once, every GET a 404 (warm-ups read a missing order) (with the Date header real servers send), so the
   bench measures the clients, not a matching engine. Headers are only searched, not
   parsed, except when a signature is checked: on the first request of every connection,
   then one in SAMPLE_EVERY. A bad or stale signature gets a 401, which fails that client.
@@ -56,7 +56,8 @@ def _http(status: str, body: bytes) -> bytes:
 V2_RESPONSE = _http("200 OK", V2_BODY)
 MISSING_HEADERS = _http("401 Unauthorized", b'{"error":{"code":"missing_parameters"}}')
 BAD_SIGNATURE = _http("401 Unauthorized", b'{"error":{"code":"INCORRECT_API_KEY_SIGNATURE"}}')
-NOT_POST = _http("405 Method Not Allowed", b'{"msg":"only POST"}')
+# Reads (a client's warm-up reads an order that does not exist) get Kalshi's 404.
+NOT_FOUND = _http("404 Not Found", b'{"error":{"code":"not_found","message":"not found"}}')
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
@@ -131,8 +132,6 @@ class Connection(asyncio.Protocol):
         request_line = head[: head.find(b"\r\n")]
         if request_line.startswith(b"GET /__stats"):
             return _http("200 OK", json.dumps(vars(self.stats)).encode())
-        if not request_line.startswith(b"POST "):
-            return NOT_POST
         self.stats.requests += 1
         if b"\r\nkalshi-access-signature:" not in lower:
             return self.reject("no KALSHI-ACCESS-SIGNATURE header", MISSING_HEADERS)
@@ -143,7 +142,7 @@ class Connection(asyncio.Protocol):
             self.stats.verified += 1
             self.until_check = SAMPLE_EVERY
         self.until_check -= 1
-        return V2_RESPONSE
+        return V2_RESPONSE if request_line.startswith(b"POST ") else NOT_FOUND
 
     def reject(self, why: str, response: bytes) -> bytes:
         self.stats.rejected += 1
