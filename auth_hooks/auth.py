@@ -266,10 +266,10 @@ def _check_key_id(key_id: object) -> None:
         problem = "contains a line break (CR or LF)"
     elif "\x00" in key_id:
         problem = "contains a NUL character"
-    elif key_id.strip() != key_id:
-        problem = "has leading or trailing whitespace"
     elif not key_id.isascii():
         problem = "contains a non-ASCII character"
+    elif key_id.strip() != key_id:
+        problem = "has leading or trailing whitespace"
     else:
         problem = "contains a non-printable character"
     raise KalshiConfigError(f"key id {shown} {problem}: a key id is printable ASCII (copy it again)")

@@ -172,11 +172,11 @@ def _is_key_text(text: str) -> bool:
 
 def _read_key_file(text: str) -> bytes:
     path = Path(text).expanduser()
-    failure: OSError | None = None
+    failure: OSError | ValueError | None = None
     try:
         mode = path.stat().st_mode
         data = path.read_bytes()
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a name the OS cannot take (NUL, surrogates)
         failure = exc
     if failure is not None:
         # Raised outside the except block: the OSError (which quotes the name) is not chained.
@@ -192,7 +192,7 @@ def _read_key_file(text: str) -> bytes:
     return data
 
 
-def _unreadable(text: str, exc: OSError) -> str:
+def _unreadable(text: str, exc: OSError | ValueError) -> str:
     if _looks_like_key_material(text):
         # Never echo it: this is probably the key itself, pasted where a path belongs.
         return _NOT_A_PATH_NOR_PEM
@@ -203,7 +203,9 @@ def _unreadable(text: str, exc: OSError) -> str:
         return f"private key path is a directory, not a file: {shown}"
     if isinstance(exc, PermissionError):
         return f"private key file is not readable (permission denied): {shown}"
-    return f"private key file cannot be read ({exc.strerror}): {shown}"  # name too long, ...
+    if isinstance(exc, OSError):
+        return f"private key file cannot be read ({exc.strerror}): {shown}"  # name too long, ...
+    return f"private key path is not a valid file name: {shown}"
 
 
 def _looks_like_key_material(text: str) -> bool:

@@ -204,3 +204,116 @@ def test_an_rsa_key_that_cannot_sign_correctly_is_refused_on_load(
         KalshiKeyError, match=r"^RSA private key failed its self-check: the key file is damaged$"
     ):
         load_private_key(pem)
+
+
+# -- issue 12: the ways a new user passes a key -------------------------------------
+
+
+def test_kalshi_auth_takes_a_path_str_a_path_and_pem_bytes(
+    key_files: dict[str, KeyFiles], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bot.pem").write_bytes(key_files["ed25519"].pem)
+    (tmp_path / "bot.pem").chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    for source in (
+        "bot.pem",
+        tmp_path / "bot.pem",
+        key_files["ed25519"].pem,
+        key_files["ed25519"].pem.decode(),
+    ):
+        auth = KalshiAuth("id", source)
+        assert auth.key.public_key_pem() == key_files["ed25519"].public_pem
+    encrypted = key_files["rsa_encrypted"]
+    assert KalshiAuth("id", str(encrypted.path), password=PASSWORD).key.key_type == "rsa"
+
+
+def test_kalshi_auth_names_an_unusable_key_argument() -> None:
+    with pytest.raises(KalshiKeyError, match="unsupported private key of type int"):
+        KalshiAuth("id", 42)  # type: ignore[arg-type]
+
+
+def test_a_pem_with_literal_backslash_n_loads_as_in_a_dotenv_file(key_files: dict[str, KeyFiles]) -> None:
+    for name in ("rsa_pkcs1", "ed25519"):
+        dotenv_form = key_files[name].pem.decode().strip().replace("\n", "\\n")
+        assert "\n" not in dotenv_form
+        auth = KalshiAuth.from_env({"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY": dotenv_form})
+        assert auth.key.public_key_pem() == key_files[name].public_pem
+        quoted = f'"{dotenv_form}"'  # some .env loaders keep the quotes
+        assert load_private_key(quoted).public_key_pem() == key_files[name].public_pem
+
+
+def test_a_tilde_in_a_key_path_is_expanded(
+    key_files: dict[str, KeyFiles], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".kalshi").mkdir()
+    key_path = tmp_path / ".kalshi" / "key.pem"
+    key_path.write_bytes(key_files["ed25519"].pem)
+    key_path.chmod(0o600)
+    assert load_private_key("~/.kalshi/key.pem").key_type == "ed25519"
+    assert load_private_key(Path("~/.kalshi/key.pem")).key_type == "ed25519"
+    auth = KalshiAuth.from_env({"KALSHI_API_KEY_ID": "kid", "KALSHI_PRIVATE_KEY_PATH": "~/.kalshi/key.pem"})
+    assert auth.key.key_type == "ed25519"
+
+
+@pytest.mark.parametrize("name", ["rsa_pkcs1", "rsa_pkcs8", "ed25519"])
+def test_a_password_for_a_key_that_is_not_encrypted_is_refused(
+    key_files: dict[str, KeyFiles], name: str
+) -> None:
+    files = key_files[name]
+    message = "^private key is not encrypted; no password needed"
+    with pytest.raises(KalshiKeyError, match=message):
+        load_private_key(files.path, "secret")
+    with pytest.raises(KalshiKeyError, match=message):
+        KalshiAuth("kid", files.pem, password=b"secret")
+    with pytest.raises(KalshiKeyError, match=message):
+        KalshiAuth.from_env(
+            {
+                "KALSHI_API_KEY_ID": "kid",
+                "KALSHI_PRIVATE_KEY_PATH": str(files.path),
+                "KALSHI_PRIVATE_KEY_PASSWORD": "secret",
+            }
+        )
+
+
+def test_a_password_with_a_loaded_key_is_refused(key_files: dict[str, KeyFiles]) -> None:
+    with pytest.raises(KalshiKeyError, match="password is only for a key given as a path or PEM"):
+        KalshiAuth("kid", load_private_key(key_files["ed25519"].path), password="x")
+
+
+# -- issue 11: a key id that cannot go in a header is refused before anything is sent ----
+
+
+@pytest.mark.parametrize(
+    ("key_id", "problem"),
+    [
+        ("kid\r", "contains a line break"),
+        ("k\nid", "contains a line break"),
+        ("kid\r\nX-Injected: 1", "contains a line break"),
+        ("k\x00id", "contains a NUL character"),
+        ("kïd", "contains a non-ASCII character"),
+        ("kid\u2028", "contains a non-ASCII character"),
+        (" kid", "has leading or trailing whitespace"),
+        ("kid ", "has leading or trailing whitespace"),
+        ("\tkid", "has leading or trailing whitespace"),
+        ("k\tid", "contains a non-printable character"),
+        ("kid\x7f", "contains a non-printable character"),
+        ("k\x1bid", "contains a non-printable character"),
+    ],
+)
+def test_a_key_id_that_cannot_go_in_a_header_is_refused_at_construction(
+    key_files: dict[str, KeyFiles], key_id: str, problem: str
+) -> None:
+    from auth_hooks import KalshiConfigError
+
+    key = load_private_key(key_files["ed25519"].path)
+    with pytest.raises(KalshiConfigError, match=re.escape(problem)) as caught:
+        KalshiAuth(key_id, key)
+    message = str(caught.value)
+    assert "\n" not in message and "\r" not in message
+    assert repr(key_id)[:4] in message  # shown repr()'d: the key id is not secret
+
+
+def test_an_ordinary_key_id_is_kept_as_is(key_files: dict[str, KeyFiles]) -> None:
+    key_id = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
+    assert KalshiAuth(key_id, load_private_key(key_files["ed25519"].path)).key_id == key_id
