@@ -10,10 +10,11 @@ The judge compares what the client said (its verdict) with what the exchange did
 answered each forwarded request (as the proxy read it), the exchange's own request log
 and each order's final state.
 
-Reads (Get Order) go through the same proxy, whose schedule never faults them except
-for the few "blackout" attempts planned to see a read fail (STILL_UNKNOWN): so the
-proxy also records WHEN each read reached the exchange, which is what makes "not
-applied as of the read" checkable even when an amend lands after the read.
+Reads (Get Order) go through the same proxy, whose schedule faults them only where
+planned: a "flaky" attempt's first read (the resolver must retry and still resolve),
+and every read of a "blackout" attempt (it must end STILL_UNKNOWN). So the proxy also
+records WHEN each read reached the exchange, which is what makes "not applied as of
+the read" checkable even when an amend lands after the read.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ POST_FAULTS: Mapping[Fault, float] = {
     Fault.REPLY_5XX: 0.12,
     Fault.FORWARD_THEN_503: 0.12,
 }
-BLACKOUT_RATE = 0.03  # attempts whose read-back is made to fail
+BLACKOUT_RATE = 0.03  # attempts whose every read-back fails
+FLAKY_READ_RATE = 0.05  # attempts whose first read-back fails
+# The faults a failed read gets, in turn (the cheap ones: no waiting for a timeout).
+READ_FAULTS = (Fault.REPLY_5XX, Fault.DROP_BEFORE, Fault.DROP_AFTER, Fault.CUT_BODY, Fault.FORWARD_THEN_503)
 IN_CALL_RATE = 0.5  # attempts resolved by amend_order(resolve=True), the rest by resolve_amend
 CLIENT_ID_RATE = 0.5  # attempts that carry an updated_client_order_id of their own
 
@@ -98,6 +102,7 @@ class Attempt:
     fault: Fault
     in_call: bool  # amend_order(resolve=True) rather than resolve_amend afterwards
     blackout: bool  # every read of the order fails while this attempt resolves
+    flaky_read: bool  # the first read of the order fails while this attempt resolves
     # Filled in by the run:
     verdict: str = ""  # the class or resolution the client ended with
     claim: Claim | None = None
@@ -160,6 +165,7 @@ def place_and_plan(
                     fault=rng.choices(list(POST_FAULTS), list(POST_FAULTS.values()))[0],
                     in_call=rng.random() < IN_CALL_RATE,
                     blackout=rng.random() < BLACKOUT_RATE,
+                    flaky_read=rng.random() < FLAKY_READ_RATE,
                 )
             )
         plans.append(plan)
@@ -167,13 +173,14 @@ def place_and_plan(
 
 
 class PlannedSchedule:
-    """The proxy's schedule: each amend gets its planned fault; reads pass, except
-    those of an order whose running attempt is a blackout (answered 502 by the proxy)."""
+    """The proxy's schedule: each amend gets its planned fault; reads pass, except the
+    planned ones of the attempt running on the order (blackout: all; flaky: the first)."""
 
     def __init__(self, plans: Iterable[Sequence[Attempt]]) -> None:
         self._by_key = {a.key: a for plan in plans for a in plan}
         # order id -> the attempt now running on it (workers own their orders: one each)
         self.running: dict[str, Attempt] = {}
+        self._reads: Counter[tuple[str, int]] = Counter()  # reads seen per attempt
 
     def __call__(self, info: RequestInfo) -> Fault:
         path = info.target.split("?", 1)[0]
@@ -184,8 +191,12 @@ class PlannedSchedule:
             return attempt.fault if attempt is not None else Fault.PASS
         if info.method == "GET" and path.startswith(ORDER_PATH.format("")):
             attempt = self.running.get(parts[-1])
-            if attempt is not None and attempt.blackout:
-                return Fault.REPLY_5XX
+            if attempt is None:
+                return Fault.PASS
+            seen = self._reads[(attempt.order_id, attempt.seq)]
+            self._reads[(attempt.order_id, attempt.seq)] += 1
+            if attempt.blackout or (attempt.flaky_read and seen == 0):
+                return READ_FAULTS[(seen + attempt.seq) % len(READ_FAULTS)]
         return Fault.PASS
 
 
@@ -305,6 +316,8 @@ def judge(
                 tally["still unknown: the read timed out on a loaded box"] += 1
         if attempt.blackout and attempt.resolution is not None and attempt.claim is not Claim.UNKNOWN:
             wrong(attempt, "every read failed, yet it was resolved")
+        if attempt.resolution is not None and not attempt.blackout and attempt.flaky_read:
+            tally["resolved although the first read failed"] += 1
         if attempt.claim is None:
             wrong(attempt, "never ran")
         if attempt.verdict == "200" and attempt.fault is not Fault.PASS:
