@@ -114,7 +114,10 @@ def child_argv(client: Client, python: Path, keys_dir: Path, ports: dict[str, in
 
 
 def run_child(argv: list[str], timeout: float) -> dict[str, Any]:
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
+    try:
+        done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer within {timeout:.0f} s"}
     try:
         result: dict[str, Any] = json.loads(done.stdout)
     except ValueError:
@@ -185,11 +188,17 @@ def run_latency(
         )
     log(
         f"real network: {', '.join(client.name for client, _ in running)} side by side, about "
-        f"{args.setup + args.idle + args.steady * args.rtt_ms / 500:.0f} s"
+        f"{args.setup + args.idle + args.steady * args.rtt_ms / 800:.0f} s"
     )
     limit = args.setup + args.idle + args.steady * args.rtt_ms / 100 + 60
     for client, child in running:
-        out, err = child.communicate(timeout=limit)
+        try:
+            out, err = child.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+        if err.strip():
+            log(f"{client.name} (real network) said on stderr:\n{err.decode().strip()}")
         try:
             results[client.name] = json.loads(out)
         except ValueError:
