@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -193,6 +194,32 @@ def test_a_signed_amend_goes_through_intact(
     assert record.request.method == "POST"
     assert json.loads(record.request.body)["price"] == "0.4100"
     assert "KALSHI-ACCESS-SIGNATURE".lower() not in repr(record).lower()
+
+
+@pytest.mark.parametrize("fault", [Fault.PASS, Fault.DROP_AFTER, Fault.CUT_BODY, Fault.FORWARD_THEN_503])
+def test_tls_towards_the_client(
+    server: RunningServer,
+    exchange: Exchange,
+    order_id: str,
+    proxy_tls: tuple[ssl.SSLContext, str],
+    fault: Fault,
+) -> None:
+    context, ca_path = proxy_tls
+    with (
+        FaultProxy(server.root_url, always(fault), tls=context) as proxy,
+        httpx.Client(
+            timeout=TIMEOUT, trust_env=False, verify=ssl.create_default_context(cafile=ca_path)
+        ) as client,
+    ):
+        assert proxy.root_url.startswith("https://")
+        try:
+            status: int | str = client.get(proxy.root_url + admin_path(order_id)).status_code
+        except httpx.RemoteProtocolError:
+            status = "no answer"
+    expected = {Fault.PASS: 200, Fault.FORWARD_THEN_503: 503}.get(fault, "no answer")
+    assert status == expected
+    (record,) = proxy.records()
+    assert (record.forwarded, record.upstream_status) == (True, 200)
 
 
 def test_seeded_schedule_depends_on_the_seed_and_the_request_only() -> None:

@@ -10,16 +10,21 @@ import asyncio
 import json
 import os
 import random
+import ssl
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
+import pytest
 from kalshi_trade_api.client import AuthenticatedClient
 
 from auth_hooks import (
     AmendNotApplied,
     KalshiAuth,
+    KalshiClient,
     NotSent,
     OrderClosed,
     OutcomeUnknown,
@@ -49,7 +54,8 @@ from tests.support.fault_proxy import FaultProxy
 from tests.support.keys import KeyFiles
 
 SEED = int(os.environ.get("SOAK_SEED", "20261202"))
-ORDERS = 100  # per test
+ORDERS = 100  # per test over plain http
+TLS_ORDERS = 40  # per test over TLS: the same faults, seen through TLS
 ATTEMPTS_PER_ORDER = 3
 SYNC_THREADS = 8
 ASYNC_TASKS = 24
@@ -68,11 +74,13 @@ RESOLUTION_CLAIMS = {
 }
 
 
-def bed(key_files: dict[str, KeyFiles], name: str) -> tuple[Exchange, list[list[Attempt]], PlannedSchedule]:
+def bed(
+    key_files: dict[str, KeyFiles], name: str, orders: int
+) -> tuple[Exchange, list[list[Attempt]], PlannedSchedule]:
     # The write bucket is Kalshi's defence against floods; this soak is not about it.
     exchange = Exchange(write_bucket_size=1e9, write_refill_per_s=1e9)
     setup_exchange(exchange, key_files["ed25519"].public_pem)
-    plans = place_and_plan(exchange, random.Random(f"{SEED}-{name}"), ORDERS, ATTEMPTS_PER_ORDER)
+    plans = place_and_plan(exchange, random.Random(f"{SEED}-{name}"), orders, ATTEMPTS_PER_ORDER)
     return exchange, plans, PlannedSchedule(plans)
 
 
@@ -186,34 +194,56 @@ def finish(
     assert not problems, f"SOAK_SEED={SEED}: {len(problems)} contradictions:\n" + "\n".join(problems[:40])
 
 
-def test_soak_sync(key_files: dict[str, KeyFiles]) -> None:
+@dataclass(frozen=True)
+class Wire:
+    """How the client reaches the proxy: plain http, or TLS trusting a throwaway CA."""
+
+    name: str
+    orders: int
+    tls: ssl.SSLContext | None = None
+    ca_path: str | None = None
+
+    def client(self, auth: KalshiAuth, proxy: FaultProxy, **options: Any) -> KalshiClient:
+        verify = self.ca_path if self.ca_path is not None else True
+        return make_client(
+            auth, base_url=proxy.base_url, timeout=TIMEOUT, trust_env=False, verify=verify, **options
+        )
+
+
+@pytest.fixture(params=["http", "tls"])
+def wire(request: pytest.FixtureRequest) -> Wire:
+    if request.param == "http":
+        return Wire("http", ORDERS)
+    context, ca_path = request.getfixturevalue("proxy_tls")
+    return Wire("tls", TLS_ORDERS, context, ca_path)
+
+
+def test_soak_sync(key_files: dict[str, KeyFiles], wire: Wire) -> None:
     began = time.monotonic()
-    exchange, plans, schedule = bed(key_files, "sync")
+    exchange, plans, schedule = bed(key_files, f"sync-{wire.name}", wire.orders)
     auth = bot_auth(key_files)
-    with serve(exchange) as server, FaultProxy(server.root_url, schedule, hold_s=HOLD_S) as proxy:
-        with (
-            make_client(auth, base_url=proxy.base_url, timeout=TIMEOUT, trust_env=False) as client,
-            ThreadPoolExecutor(SYNC_THREADS) as pool,
-        ):
+    with (
+        serve(exchange) as server,
+        FaultProxy(server.root_url, schedule, hold_s=HOLD_S, tls=wire.tls) as proxy,
+    ):
+        with wire.client(auth, proxy) as client, ThreadPoolExecutor(SYNC_THREADS) as pool:
             for done in [pool.submit(run_sync, client, proxy, schedule, plan) for plan in plans]:
                 done.result()
         settle(proxy)
     auth.close()
-    finish("sync", exchange, plans, proxy, began)
+    finish(f"sync over {wire.name}", exchange, plans, proxy, began)
 
 
-async def test_soak_async(key_files: dict[str, KeyFiles]) -> None:
+async def test_soak_async(key_files: dict[str, KeyFiles], wire: Wire) -> None:
     began = time.monotonic()
-    exchange, plans, schedule = bed(key_files, "async")
+    exchange, plans, schedule = bed(key_files, f"async-{wire.name}", wire.orders)
     auth = bot_auth(key_files)
-    with serve(exchange) as server, FaultProxy(server.root_url, schedule, hold_s=HOLD_S) as proxy:
+    with (
+        serve(exchange) as server,
+        FaultProxy(server.root_url, schedule, hold_s=HOLD_S, tls=wire.tls) as proxy,
+    ):
         # Both async pools a bot can get: aiohttp's (the default) and httpx's own.
-        clients = [
-            make_client(
-                auth, base_url=proxy.base_url, timeout=TIMEOUT, trust_env=False, async_backend=backend
-            )
-            for backend in ASYNC_BACKENDS
-        ]
+        clients = [wire.client(auth, proxy, async_backend=backend) for backend in ASYNC_BACKENDS]
         queue = [(clients[n % len(clients)], plan) for n, plan in enumerate(plans)]
 
         async def worker() -> None:
@@ -228,4 +258,4 @@ async def test_soak_async(key_files: dict[str, KeyFiles]) -> None:
                 await client.aclose()
         await asyncio.to_thread(settle, proxy)
     auth.close()
-    finish("async (aiohttp and httpx pools)", exchange, plans, proxy, began)
+    finish(f"async (aiohttp and httpx pools) over {wire.name}", exchange, plans, proxy, began)

@@ -10,8 +10,10 @@ connection gets a :class:`Fault` from ``schedule`` (a callable, e.g. :func:`seed
 
 Why the proxy parses HTTP instead of forwarding bytes: clients keep connections alive,
 so a fault must hit ONE request, and the proxy must know where that request ends
-(Content-Length) and where its answer's body starts (to cut it). Hence plain http only;
-a chunked request body is refused (501), which no client under test sends.
+(Content-Length) and where its answer's body starts (to cut it). So it speaks HTTP/1.1
+itself: plain, or TLS towards the client when given a server ``tls`` context (the
+client then trusts that certificate's CA; the proxy still talks plain http upstream).
+A chunked request body is refused (501); no client under test sends one.
 
 Ground truth the proxy guarantees: every forwarded request goes upstream exactly once,
 on a fresh upstream connection (so the proxy itself can never send anything twice), and
@@ -29,6 +31,7 @@ import asyncio
 import contextlib
 import hashlib
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -146,7 +149,14 @@ class _Answer:
 class FaultProxy:
     """The proxy; use as a context manager. ``upstream`` is ``http://host:port`` (any path ignored)."""
 
-    def __init__(self, upstream: str, schedule: Schedule, *, hold_s: float = DEFAULT_HOLD_S) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        schedule: Schedule,
+        *,
+        hold_s: float = DEFAULT_HOLD_S,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         scheme, _, rest = upstream.partition("://")
         if scheme != "http":
             raise ValueError(f"the fault proxy speaks plain http only, not {upstream!r}")
@@ -156,6 +166,7 @@ class FaultProxy:
         self.upstream_port = int(port)
         self.schedule = schedule
         self.hold_s = hold_s
+        self.tls = tls
         self.port = 0
         self._lock = threading.Condition()
         self._records: list[ProxyRecord] = []
@@ -170,7 +181,7 @@ class FaultProxy:
 
     @property
     def root_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -238,7 +249,7 @@ class FaultProxy:
                 tasks.discard(task)
                 writer.close()
 
-        server = await asyncio.start_server(on_connect, "127.0.0.1", 0, limit=HEAD_LIMIT)
+        server = await asyncio.start_server(on_connect, "127.0.0.1", 0, limit=HEAD_LIMIT, ssl=self.tls)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         async with server:
