@@ -97,10 +97,14 @@ def create_app(
             raise NotFound("no such order") from None
         return JSONResponse(_order_json(order))
 
+    get_order = Route(ORDER_ROUTE, api.get_order, methods=["GET"])
+    # Starlette adds HEAD to every GET route; the spec has no HEAD operation to check it by.
+    assert get_order.methods is not None
+    get_order.methods.discard("HEAD")
     starlette = Starlette(
         routes=[
             Route(AMEND_ROUTE, api.amend, methods=["POST"]),
-            Route(ORDER_ROUTE, api.get_order, methods=["GET"]),
+            get_order,
             Route("/_admin/book/{ticker}", admin_book, methods=["GET"]),
             Route("/_admin/orders/{order_id}", admin_order, methods=["GET"]),
         ],
@@ -207,15 +211,19 @@ class _Api:
         except InvalidParameters as error:
             return _Answer(error.status, error.body(), body)
 
+        subaccount = request.query_params.get("subaccount", "0")
+        if not (subaccount.isascii() and subaccount.isdigit()):
+            # The spec's integer check goes through Python's int(), which also takes
+            # " 3", "1_0" and non-ASCII digits; Kalshi's decoder takes none of them.
+            message = f"subaccount must be written in digits 0-9, not {subaccount!r}"
+            return _Answer(400, bare_error(message), body)
+
         fault = exchange.take_fault()
         if fault is not None and not fault.applied:
             return _Answer(fault.status, _fault_body(fault.status), body)
         try:
             result = exchange.amend(
-                key.account,
-                request.path_params["order_id"],
-                amend_request,
-                subaccount=int(request.query_params.get("subaccount", "0")),
+                key.account, request.path_params["order_id"], amend_request, subaccount=int(subaccount)
             )
         except ExchangeError as error:
             return _Answer(error.status, error.body(), body)
@@ -298,28 +306,39 @@ def decode_json(body: bytes) -> Any:
         raise ValueError(f"invalid JSON body: nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
         raise ValueError(f"invalid JSON body: {error}") from None
-    if _depth(payload) > MAX_JSON_DEPTH:
-        # Validation and error messages walk the body: keep their recursion shallow.
-        raise ValueError(f"invalid JSON body: nested deeper than {MAX_JSON_DEPTH} levels")
+    problem = _structure_problem(payload)
+    if problem is not None:
+        raise ValueError(f"invalid JSON body: {problem}")
     return payload
 
 
-def _depth(value: object) -> int:
-    """How deeply lists and objects nest in a parsed JSON value (without recursion)."""
-    deepest = 0
+def _structure_problem(value: object) -> str | None:
+    """What makes a parsed JSON value unfit to handle, walked without recursion:
+
+    - nesting deeper than MAX_JSON_DEPTH (validation and messages recurse into it);
+    - a lone UTF-16 surrogate ("\\ud800"), which JSON text may hold but UTF-8 cannot, so
+      no answer that quotes the string could be sent.
+    """
     pending: list[tuple[object, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()
+        children: Iterable[object]
         if isinstance(item, dict):
-            children: Iterable[object] = item.values()
+            children = [*item.keys(), *item.values()]
         elif isinstance(item, list):
             children = item
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "a string holds a lone UTF-16 surrogate"
+            continue
         else:
             continue
-        deepest = max(deepest, depth)
-        if depth <= MAX_JSON_DEPTH:
-            pending.extend((child, depth + 1) for child in children)
-    return deepest
+        if depth > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+        pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 def _refuse_constant(name: str) -> NoReturn:

@@ -55,6 +55,8 @@ def order_id(exchange: Exchange) -> str:
         with_raw("exchange_index", b"1" * 5000),  # more digits than Python converts
         with_raw("exchange_index", b"1e999"),
         with_raw("count", b"1" * 4000),
+        with_raw("client_order_id", b'"\\ud800"'),  # a lone surrogate: valid JSON, not UTF-8
+        with_raw("\\udfff", b"1"),
     ],
     ids=lambda raw: f"{raw[:30]!r}...{len(raw)}",
 )

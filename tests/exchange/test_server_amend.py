@@ -137,7 +137,9 @@ def test_schema_violations_get_invalid_parameters(
     assert mentions in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("subaccount", ["64", "-1", "abc"])
+@pytest.mark.parametrize(
+    "subaccount", ["64", "-1", "abc", "1_0", " 1", "\u0663"]
+)  # int() takes the last three
 def test_a_bad_subaccount_gets_the_bare_msg_shape(
     api: AmendApi, order_id: str, alice_key: TestKey, subaccount: str
 ) -> None:
@@ -327,6 +329,9 @@ def test_unknown_routes_and_methods(api: AmendApi, order_id: str) -> None:
     assert unknown.json()["error"]["code"] == "not_found"
     wrong_method = api.client.put(api.server.root_url + amend_path(order_id))
     assert wrong_method.status_code == 405
+    for method in ("HEAD", "PUT", "POST", "DELETE"):  # Get Order's path serves GET only
+        url = f"{api.server.root_url}/trade-api/v2/portfolio/orders/{order_id}"
+        assert api.client.request(method, url).status_code == 405
 
 
 # -- fields the exchange does not model ----------------------------------------------
