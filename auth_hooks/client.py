@@ -334,7 +334,9 @@ class KalshiClient(AuthenticatedClient):
         return {
             "base_url": self._base_url,
             "cookies": self._cookies,
-            "headers": self._headers,
+            # No compressed answers: Kalshi's are small, and a decoded size is one more
+            # thing to bound (the transports decode one sent anyway within the cap).
+            "headers": {"Accept-Encoding": "identity", **self._headers},
             "timeout": self._timeout,
             "follow_redirects": False,
             "auth": self._auth,

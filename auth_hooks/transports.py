@@ -24,6 +24,7 @@ import math
 import ssl
 import time
 import typing
+import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 
 import attrs
@@ -208,6 +209,59 @@ def _deadline_error(deadline: float) -> DeadlineExceeded:
 
 def _too_large(limit: int) -> ResponseTooLarge:
     return ResponseTooLarge(f"the answer is longer than max_response_bytes={limit}")
+
+
+class UnreadableEncoding(httpx.ReadError):
+    """The answer came in a content coding that cannot be read within the size cap."""
+
+
+Headers = typing.Sequence[tuple[bytes, bytes]]
+
+
+class _Decoder:
+    """Decodes a gzip or deflate body, its output capped like the body itself.
+
+    The clients ask for ``Accept-Encoding: identity``; a server that compresses anyway is
+    decoded here, within ``max_response_bytes`` (httpx's own decoders have no bound: a
+    small gzip bomb would fill memory), and the answer handed on as identity.
+    """
+
+    __slots__ = ("_encoding", "_left", "_limit", "_zlib")
+
+    def __init__(self, encoding: bytes, limit: int) -> None:
+        self._encoding = encoding
+        self._limit = self._left = limit
+        # MAX_WBITS | 32: a zlib or a gzip header, whichever comes.
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in _ZLIB_CODINGS else None
+
+    def decode(self, chunk: bytes) -> bytes:
+        if self._zlib is None:
+            raise UnreadableEncoding(f"the answer's content coding {self._encoding!r} was not asked for")
+        try:
+            out = self._zlib.decompress(chunk, self._left + 1)
+        except zlib.error as exc:
+            raise UnreadableEncoding(
+                f"the answer's {self._encoding.decode()} body is corrupt: {exc}"
+            ) from None
+        self._left -= len(out)
+        if self._left < 0 or self._zlib.unconsumed_tail:
+            raise _too_large(self._limit)
+        return out
+
+
+_ZLIB_CODINGS = (b"gzip", b"x-gzip", b"deflate")
+
+
+def _decoding(headers: Headers, limit: int) -> tuple[Headers, _Decoder | None]:
+    """The headers to hand httpx, and the decoder of an encoded answer (None: identity)."""
+    for name, value in headers:
+        if name.lower() == b"content-encoding":
+            encoding = value.strip().lower()
+            if encoding in (b"", b"identity"):
+                return headers, None
+            kept = [(n, v) for n, v in headers if n.lower() not in (b"content-encoding", b"content-length")]
+            return kept, _Decoder(encoding, limit)
+    return headers, None
 
 
 DEFAULT_BOUNDS = Bounds()
@@ -466,10 +520,12 @@ class BoundedHTTPTransport(httpx.BaseTransport):
                     raise error from exc
             time.sleep(_retry_delay(attempt))
             attempt += 1
+        limit = self._bounds.max_response_bytes
+        headers, decoder = _decoding(response.headers, limit)
         return httpx.Response(
             status_code=response.status,
-            headers=response.headers,
-            stream=_Body(response.stream, self._bounds.max_response_bytes, deadline),  # type: ignore[arg-type]
+            headers=headers,
+            stream=_Body(response.stream, limit, deadline, decoder),
             extensions=response.extensions,
         )
 
@@ -478,12 +534,13 @@ class BoundedHTTPTransport(httpx.BaseTransport):
 
 
 class _Body(httpx.SyncByteStream):
-    __slots__ = ("_deadline", "_limit", "_stream")
+    __slots__ = ("_deadline", "_decoder", "_limit", "_stream")
 
-    def __init__(self, stream: httpcore.ConnectionPool, limit: int, deadline: float) -> None:
-        self._stream: typing.Any = stream
+    def __init__(self, stream: typing.Any, limit: int, deadline: float, decoder: _Decoder | None) -> None:
+        self._stream = stream
         self._limit = limit
         self._deadline = deadline
+        self._decoder = decoder
 
     def __iter__(self) -> Iterator[bytes]:
         received = 0
@@ -492,7 +549,7 @@ class _Body(httpx.SyncByteStream):
                 received += len(chunk)
                 if received > self._limit:
                     raise _too_large(self._limit)
-                yield chunk
+                yield chunk if self._decoder is None else self._decoder.decode(chunk)
         except _HTTPCORE_ERRORS as exc:
             raise _after_send_httpcore(exc, self._deadline) from exc
 
@@ -540,10 +597,12 @@ class AsyncBoundedHTTPTransport(httpx.AsyncBaseTransport):
                     raise error from exc
             await self._backend.sleep(_retry_delay(attempt))
             attempt += 1
+        limit = self._bounds.max_response_bytes
+        headers, decoder = _decoding(response.headers, limit)
         return httpx.Response(
             status_code=response.status,
-            headers=response.headers,
-            stream=_AsyncBody(response.stream, self._bounds.max_response_bytes, deadline),
+            headers=headers,
+            stream=_AsyncBody(response.stream, limit, deadline, decoder),
             extensions=response.extensions,
         )
 
@@ -552,12 +611,13 @@ class AsyncBoundedHTTPTransport(httpx.AsyncBaseTransport):
 
 
 class _AsyncBody(httpx.AsyncByteStream):
-    __slots__ = ("_deadline", "_limit", "_stream")
+    __slots__ = ("_deadline", "_decoder", "_limit", "_stream")
 
-    def __init__(self, stream: typing.Any, limit: int, deadline: float) -> None:
+    def __init__(self, stream: typing.Any, limit: int, deadline: float, decoder: _Decoder | None) -> None:
         self._stream = stream
         self._limit = limit
         self._deadline = deadline
+        self._decoder = decoder
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         received = 0
@@ -566,7 +626,7 @@ class _AsyncBody(httpx.AsyncByteStream):
                 received += len(chunk)
                 if received > self._limit:
                     raise _too_large(self._limit)
-                yield chunk
+                yield chunk if self._decoder is None else self._decoder.decode(chunk)
         except _HTTPCORE_ERRORS as exc:
             raise _after_send_httpcore(exc, self._deadline) from exc
 
@@ -694,10 +754,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 raise error
             await asyncio.sleep(_retry_delay(attempt))
             attempt += 1
+        limit = self._bounds.max_response_bytes
+        headers, decoder = _decoding(response.raw_headers, limit)
         return httpx.Response(
             status_code=response.status,
-            headers=response.raw_headers,
-            stream=_AiohttpBody(response, self._bounds.max_response_bytes, deadline),
+            headers=headers,
+            stream=_AiohttpBody(response, limit, deadline, decoder),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
         )
 
@@ -750,12 +812,15 @@ def _aiohttp_after_send(exc: BaseException, deadline: float) -> httpx.TransportE
 
 
 class _AiohttpBody(httpx.AsyncByteStream):
-    __slots__ = ("_deadline", "_limit", "_response")
+    __slots__ = ("_deadline", "_decoder", "_limit", "_response")
 
-    def __init__(self, response: aiohttp.ClientResponse, limit: int, deadline: float) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, limit: int, deadline: float, decoder: _Decoder | None
+    ) -> None:
         self._response = response
         self._limit = limit
         self._deadline = deadline
+        self._decoder = decoder
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         import aiohttp
@@ -773,7 +838,7 @@ class _AiohttpBody(httpx.AsyncByteStream):
                     return
                 received += len(chunk)
                 if received <= self._limit:
-                    yield chunk
+                    yield chunk if self._decoder is None else self._decoder.decode(chunk)
                     continue
                 error = _too_large(self._limit)
             raise error  # outside the except block: aiohttp's exception is not chained

@@ -3,6 +3,8 @@ transports, with bounded memory; going over either once sent is OutcomeUnknown."
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
 
 import pytest
@@ -67,3 +69,24 @@ def test_a_slow_but_timely_answer_is_not_cut(mode: str, auth: KalshiAuth) -> Non
     with fs.FaultyServer(fs.stall(0.3)) as server:
         result = amend(mode, auth, server.base_url, timeout=5.0)
     assert result.order_id == "ord-1"
+
+
+def _gzip_reply(data: bytes) -> fs.Behaviour:
+    return fs.reply(200, gzip.compress(data), headers={"Content-Encoding": "gzip"})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_compressed_answer_is_decoded_within_the_cap(mode: str, auth: KalshiAuth) -> None:
+    bomb = b" " * (64 * MB)  # 64 KB on the wire
+    with fs.FaultyServer(_gzip_reply(bomb)) as server:
+        with pytest.raises(OutcomeUnknown) as caught:
+            amend(mode, auth, server.base_url, max_response_bytes=1 * MB)
+        assert server.requests[0].headers["accept-encoding"] == "identity"
+    assert isinstance(caught.value.__cause__, ResponseTooLarge)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_compressed_answer_within_the_cap_is_read(mode: str, auth: KalshiAuth) -> None:
+    answer = json.dumps({"order_id": "ord-1", "ts_ms": 1}).encode()
+    with fs.FaultyServer(_gzip_reply(answer)) as server:
+        assert amend(mode, auth, server.base_url).order_id == "ord-1"
