@@ -60,7 +60,7 @@ class RequestRecord:
     """One HTTP request as the server saw it (every request, whatever its outcome)."""
 
     method: str
-    path: str  # raw path as sent, no query string
+    path: str  # raw path as sent, no query string (its first RECORDED_TEXT_LIMIT characters)
     query: str
     status: int
     key_id: str | None

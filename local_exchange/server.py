@@ -100,6 +100,9 @@ def make_server(
         date_header=False,
         server_header=False,
         timeout_keep_alive=idle_timeout_s,
+        # A request still running at shutdown (a slow body, a response delay) is cut off
+        # rather than holding the stop past SHUTDOWN_TIMEOUT_S.
+        timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S / 2),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         ssl_certfile=None if tls is None else str(tls.cert_path),
         ssl_keyfile=None if tls is None else str(tls.key_path),
