@@ -242,3 +242,23 @@ def test_applied_amends_are_the_ground_truth(api: AmendApi, exchange: Exchange, 
         AppliedAmend(order_id, "alice", D("0.43"), D("8"), "g-2", None, int(T0 * 1000)),
     ]
     assert [a.order_id for a in exchange.applied_amends()] == [order_id, order_id, other]
+
+
+def test_an_ask_that_takes_pays_for_no(
+    api: AmendApi, exchange: Exchange, alice_key: TestKey, bob_key: TestKey
+) -> None:
+    bid = exchange.place_order("bob", MARKET, "bid", "0.45", "2")
+    ask = exchange.place_order("alice", MARKET, "ask", "0.50", "5")
+    body = {"ticker": MARKET, "side": "ask", "price": "0.45", "count": "5"}
+    assert api.amend(ask, body, key=alice_key).status_code == 200
+    taker = read(api, ask, alice_key)
+    assert (taker["outcome_side"], taker["no_price_dollars"], taker["fill_count_fp"]) == (
+        "no",
+        "0.5500",
+        "2.00",
+    )
+    assert taker["taker_fill_cost_dollars"] == "1.100000"  # selling 2 YES at 0.45 is buying 2 NO at 0.55
+    assert taker["taker_fees_dollars"] == "0.034700"  # 0.07 x 2 x 0.45 x 0.55 = 0.03465, rounded up
+    maker = read(api, bid, bob_key)
+    assert (maker["status"], maker["maker_fill_cost_dollars"]) == ("executed", "0.900000")
+    assert maker["maker_fees_dollars"] == "0.000000"  # this market charges no maker fees
