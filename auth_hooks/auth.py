@@ -55,6 +55,17 @@ class KalshiAuth(httpx.Auth):
     ``401 header_timestamp_expired`` it re-syncs from the response's ``Date`` header,
     signs again and re-sends once, which is safe because the exchange refused the
     request before acting on it.
+
+    Each response's ``Date`` is one clock reading, an interval between the moment the
+    request was handed to httpx and the moment its headers arrived. The flows cannot
+    see that moment themselves: httpx runs response event hooks (which may read the
+    body) before handing the response to the auth flow. So :meth:`record_headers_arrival`
+    is a response hook that notes it; without it, the time the flow gets the response
+    is used, and a slow body only widens the interval (a reading wider than
+    ``MAX_SPAN_MS`` is dropped), so it cannot skew the estimate.
+
+    The key id must be printable ASCII without surrounding blanks (it goes in a header
+    as it is); anything else is refused here with :class:`KalshiConfigError`.
     """
 
     # The flows below read a response body themselves, and only a 401's (whose body says
