@@ -11,7 +11,12 @@ Each request is bounded whatever the server does (see :class:`Bounds`):
   write, each read of the head and of the body) gets the lesser of its own timeout and
   the time left, carried in the request's timeout extension (:class:`_Budget`); on
   aiohttp its ``ClientTimeout(total=...)``;
-* a maximum body size, counted as the body streams in, so memory stays bounded.
+* a maximum body size, counted as the body streams in, so memory stays bounded (a
+  compressed body, which the clients do not ask for, is decoded within it too).
+
+Where a failure happened: httpcore raises its Connect*/Pool*/Proxy errors only while
+getting a connection; on aiohttp a connector hook marks the moment a connection was
+handed to the request (:data:`_CONNECTED`), and anything raised before that is NeverSent.
 
 Prior art: httpx has no total timeout (encode/httpx#1450, #776: "the implementation
 would be in httpcore"); this passes the remaining budget to each operation instead.
@@ -203,7 +208,7 @@ def _past(deadline: float) -> bool:
     return time.monotonic() >= deadline - _DEADLINE_SLACK
 
 
-def _deadline_error(deadline: float) -> DeadlineExceeded:
+def _deadline_error() -> DeadlineExceeded:
     return DeadlineExceeded("the request's total deadline passed before the whole answer arrived")
 
 
@@ -410,7 +415,7 @@ def _after_send_httpcore(exc: Exception, deadline: float) -> httpx.TransportErro
     message = _short(exc)
     if isinstance(exc, httpcore.TimeoutException):
         if _past(deadline):
-            return _deadline_error(deadline)
+            return _deadline_error()
         return (
             httpx.WriteTimeout(message)
             if isinstance(exc, httpcore.WriteTimeout)
@@ -801,7 +806,7 @@ def _aiohttp_after_send(exc: BaseException, deadline: float) -> httpx.TransportE
     name = type(exc).__name__
     if isinstance(exc, TimeoutError):
         if _past(deadline):
-            return _deadline_error(deadline)
+            return _deadline_error()
         return httpx.ReadTimeout(f"{name}: no answer in time")
     if isinstance(exc, aiohttp.ClientResponseError):
         # Only its message: its repr and request_info hold the request's headers.
