@@ -191,11 +191,11 @@ class KalshiAuth(httpx.Auth):
         reading is measured against the headers' arrival even when a later hook reads a
         slow body; without it the reading is taken when the flow gets the response.
         """
-        response.extensions[HEADERS_AT] = self.server_clock.local_s()
+        _note_headers_at(response, self.server_clock.local_s())
 
     async def arecord_headers_arrival(self, response: httpx.Response) -> None:
         """:meth:`record_headers_arrival` for an ``httpx.AsyncClient`` (hooks there are awaited)."""
-        response.extensions[HEADERS_AT] = self.server_clock.local_s()
+        _note_headers_at(response, self.server_clock.local_s())
 
     # -- pieces shared by both flows ----------------------------------------------
 
@@ -264,6 +264,12 @@ class KalshiAuth(httpx.Auth):
             self.server_clock.offset_ms,
         )
         return True
+
+
+def _note_headers_at(response: httpx.Response, at: float) -> None:
+    extensions = response.extensions
+    if isinstance(extensions, dict):  # a transport may hand over a read-only mapping: then no note
+        extensions[HEADERS_AT] = at
 
 
 def _check_key_id(key_id: object) -> None:

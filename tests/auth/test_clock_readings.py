@@ -7,12 +7,14 @@ server moves on by 12 s between sending the headers and the body: a body that ta
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
 from email.utils import formatdate
 
 import httpx
+import pytest
 from kalshi_trade_api.models import AmendOrderV2Request, BookSide
 
 from auth_hooks import KalshiAuth, amend_order, load_private_key, make_client
@@ -87,3 +89,20 @@ def test_a_plain_httpx_client_recovers_from_a_refused_timestamp(key_files: dict[
         assert response.status_code == 200
     assert [r.verdict for r in server.received] == ["header_timestamp_expired", "ok"]
     assert abs(auth.clock_offset_ms + 40_000) <= 1500
+
+
+@pytest.mark.parametrize("key_name", ["ed25519", "rsa_pkcs1"])
+def test_a_plain_async_httpx_client_recovers_from_a_refused_timestamp(
+    key_files: dict[str, KeyFiles], key_name: str
+) -> None:
+    auth = KalshiAuth("k", load_private_key(key_files[key_name].path))
+    server = SignatureCheckingServer({"k": key_files[key_name].public_pem}, window_ms=10_000, skew_s=40)
+
+    async def amend() -> httpx.Response:
+        async with httpx.AsyncClient(auth=auth) as client:
+            return await client.post(f"{server.base_url}/portfolio/events/orders/o/amend", json={})
+
+    with server.running():
+        assert asyncio.run(amend()).status_code == 200
+    assert [r.verdict for r in server.received] == ["header_timestamp_expired", "ok"]
+    assert abs(auth.clock_offset_ms - 40_000) <= 1500
