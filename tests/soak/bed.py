@@ -286,8 +286,10 @@ def judge(
             wrong(attempt, "said applied, the exchange did not apply it")
         if attempt.claim is Claim.NOT_APPLIED and t.applied:
             wrong(attempt, "said not applied, the exchange applied it")
-        if attempt.claim is Claim.NOT_APPLIED and attempt.verdict == "NotSent" and t.sends:
-            wrong(attempt, "said not sent, the proxy forwarded it")
+        if attempt.verdict == "NotSent" and sent.get(attempt.key):
+            # Whether or not the proxy passed it on: it left the client, so sending it
+            # again could apply it twice.
+            wrong(attempt, "said not sent, but the proxy received it")
         if not attempt.fault.forwards and t.applied:
             wrong(attempt, f"applied although the proxy never forwarded it ({attempt.fault})")
         if attempt.claim is Claim.NOT_APPLIED_WHEN_READ and t.applied:

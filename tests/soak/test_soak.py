@@ -1,7 +1,11 @@
-"""A bounded soak: hundreds of signed amends through the fault proxy, sync and async, every
-verdict checked against what the exchange applied (see tests/soak/bed.py).
+"""A bounded soak: 840 signed amends through the fault proxy, every verdict checked
+against what the exchange applied (tests/soak/bed.py has the plan, the ground truth and
+the rules). Sync amends share one client across threads; async ones alternate between
+the aiohttp and httpx pools; each runs over plain http and over TLS.
 
-The seed is printed in the summary; ``SOAK_SEED=<n>`` replays a run.
+Unknown outcomes are resolved with the same client, so the reads go through the proxy
+too, which faults them only where the plan says. The seed and the counts are printed in
+the summary at the end of the run; ``SOAK_SEED=<n>`` replays a run.
 """
 
 from __future__ import annotations
