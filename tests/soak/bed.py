@@ -332,6 +332,9 @@ def judge(
         if attempt.in_call and None in wire_ids:
             wrong(attempt, "resolve=True sent the amend without an updated_client_order_id")
         problems += [f"order {attempt.order_id} attempt {attempt.seq}: {note}" for note in attempt.notes]
+    problems += [
+        f"proxy failed on {r.request.method} {r.request.target}: {r.error}" for r in records if r.error
+    ]
     problems += cross_check_exchange(exchange, plans, records, truth)
     applied = [a for a in attempts if truth[a.key].applied]
     tally["applied in all (ground truth)"] = len(applied)

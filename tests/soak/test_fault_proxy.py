@@ -222,6 +222,23 @@ def test_tls_towards_the_client(
     assert (record.forwarded, record.upstream_status) == (True, 200)
 
 
+def test_a_failing_schedule_is_recorded_and_closes_the_connection(
+    server: RunningServer, exchange: Exchange, order_id: str
+) -> None:
+    def schedule(info: RequestInfo) -> Fault:
+        raise KeyError("no plan for it")
+
+    with (
+        FaultProxy(server.root_url, schedule) as proxy,
+        httpx.Client(timeout=TIMEOUT, trust_env=False) as client,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        client.get(proxy.root_url + admin_path(order_id))
+    (record,) = proxy.records()
+    assert record.done and record.error is not None and "no plan for it" in record.error
+    assert seen_by_exchange(exchange, admin_path(order_id)) == 0
+
+
 def test_seeded_schedule_depends_on_the_seed_and_the_request_only() -> None:
     weights = {fault: 1.0 for fault in Fault}
 

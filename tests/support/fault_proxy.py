@@ -275,10 +275,13 @@ class FaultProxy:
                 await _send(writer, _simple_answer(400))
                 return
             index, info = self._add(request, connection)
-            fault = self.schedule(info)
-            self._update(index, fault=fault)
             try:
+                fault = self.schedule(info)
+                self._update(index, fault=fault)
                 keep_alive = await self._apply(fault, info, index, reader, writer)
+            except Exception as error:  # a bug here or in the schedule: recorded, connection closed
+                self._update(index, error=f"proxy: {type(error).__name__}: {error}")
+                return
             finally:
                 self._update(index, done=True)
             if not keep_alive:
