@@ -264,7 +264,9 @@ class KalshiClient(AuthenticatedClient):
                 if self._client is None:
                     self._client = LeanClient(
                         transport=self._transport or BoundedHTTPTransport(**self._transport_args()),
-                        event_hooks={"response": [read_and_check]},
+                        # The auth's hook first: it times the headers' arrival for the clock
+                        # estimate before read_and_check reads the (maybe slow) body.
+                        event_hooks={"response": [self._auth.record_headers_arrival, read_and_check]},
                         **self._common_args(),
                     )
         return self._client
@@ -280,7 +282,7 @@ class KalshiClient(AuthenticatedClient):
             if self._async_client is None:
                 self._async_client = self._built_async = LeanAsyncClient(
                     transport=self._async_transport or self._default_async_transport(),
-                    event_hooks={"response": [aread_and_check]},
+                    event_hooks={"response": [self._auth.arecord_headers_arrival, aread_and_check]},
                     **self._common_args(),
                 )
                 if loop is not None:

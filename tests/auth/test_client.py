@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Iterator
 
@@ -21,6 +22,7 @@ from auth_hooks import (
     load_private_key,
     make_client,
 )
+from auth_hooks.auth import HEADERS_AT
 from auth_hooks.transports import BoundedHTTPTransport
 from tests.support.keys import KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
@@ -205,3 +207,28 @@ def test_a_loopback_http_client_would_refuse_any_tls_peer(key_files: dict[str, K
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True
     assert context.get_ca_certs() == []
+
+
+@pytest.mark.parametrize("async_backend", ["httpx", "aiohttp"])
+def test_the_clock_hook_runs_first_and_can_note_on_every_transport(
+    server: SignatureCheckingServer, key_files: dict[str, KeyFiles], async_backend: str
+) -> None:
+    auth = _auth(key_files, "ed25519")
+    client = make_client(auth, base_url=server.base_url, async_backend=async_backend)
+    sync_hooks = client.get_httpx_client().event_hooks["response"]
+    assert sync_hooks[0] == auth.record_headers_arrival
+    seen: list[object] = []
+
+    async def run() -> None:
+        http = client.get_async_httpx_client()
+        assert http.event_hooks["response"][0] == auth.arecord_headers_arrival
+
+        async def note(response: httpx.Response) -> None:
+            seen.append(response.extensions.get(HEADERS_AT))
+
+        http.event_hooks["response"].append(note)
+        async with client:
+            await amend_order_async(client, "o1", BODY)
+
+    asyncio.run(run())
+    assert isinstance(seen[0], float)  # the transport's extensions took the note
