@@ -228,12 +228,12 @@ class KalshiClient(AuthenticatedClient):
     first use, so a sync-only bot never pays for the async stack and vice versa.
 
     Life cycle: ``with client:`` / ``async with client:`` close both pools at the end
-    (``close()`` / ``aclose()`` likewise), and may be entered again: a closed pool is
-    rebuilt on the next request. The async pool belongs to the event loop it was
+    (``close()`` closes the sync one, ``aclose()`` the async one), and may be entered
+    again: a closed pool is rebuilt on the next request. The async pool belongs to the event loop it was
     built on; used from another loop (a second ``asyncio.run``) once the first has
     stopped, the client builds a new pool there. While the first loop still runs
-    (another thread), or when you passed ``async_transport`` (which cannot be rebuilt),
-    a second loop gets KalshiConfigError before anything is sent.
+    (another thread), or whenever you passed ``async_transport`` (which cannot be
+    rebuilt), a second loop gets KalshiConfigError before anything is sent.
     """
 
     _auth: KalshiAuth = field(kw_only=True, alias="auth")
@@ -296,17 +296,19 @@ class KalshiClient(AuthenticatedClient):
     def _leave_loop(self) -> None:
         """Drops the async pool of the loop it was used on, before another loop uses the client."""
         old = self._async_loop
-        if self._async_client is None:
+        client = self._async_client
+        if self._async_transport is not None or (client is not None and client is not self._built_async):
+            raise KalshiConfigError(
+                "this client's async transport was given to make_client (or its httpx client set) and "
+                "belongs to the event loop it was first used on: make a new client for this loop; "
+                "nothing was sent"
+            )
+        if client is None:
             return  # closed: a new pool is built for the new loop
         if old.is_running():
             raise KalshiConfigError(
                 "this client's async pool is in use on another running event loop (another thread): "
                 "make one client per event loop; nothing was sent"
-            )
-        if self._async_transport is not None or self._async_client is not self._built_async:
-            raise KalshiConfigError(
-                "this client's async transport was given to make_client and belongs to the event loop "
-                "it was first used on: make a new client for this loop; nothing was sent"
             )
         # The old loop has stopped: its closer has run (asyncio.run) or will run if that
         # loop runs again. Either way this loop gets a pool of its own.

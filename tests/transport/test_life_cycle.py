@@ -71,13 +71,31 @@ def test_one_client_across_two_asyncio_runs(
     assert [r.verdict for r in server.received] == ["ok"] * 3
 
 
+@pytest.mark.parametrize("mode", ASYNC_MODES)
+def test_async_with_in_one_asyncio_run_then_another(
+    mode: str, auth: KalshiAuth, server: SignatureCheckingServer
+) -> None:
+    client = make_client(auth, base_url=server.base_url, **client_args(mode))
+
+    async def run(order_id: str) -> str:
+        async with client:
+            return (await amend_order_async(client, order_id, body())).order_id
+
+    assert [asyncio.run(run(f"o{n}")) for n in range(2)] == ["o0", "o1"]
+
+
 def test_a_given_async_transport_refuses_a_second_loop_before_sending(
     auth: KalshiAuth, server: SignatureCheckingServer
 ) -> None:
     client = make_client(auth, base_url=server.base_url, async_transport=httpx.AsyncHTTPTransport())
-    asyncio.run(amend_order_async(client, "o1", body()))
-    with pytest.raises(KalshiConfigError, match="make a new client for this loop; nothing was sent"):
-        asyncio.run(amend_order_async(client, "o2", body()))
+
+    async def amend_and_close(order_id: str) -> None:
+        async with client:
+            await amend_order_async(client, order_id, body())
+
+    asyncio.run(amend_and_close("o1"))
+    with pytest.raises(KalshiConfigError, match="make a new client for this loop"):
+        asyncio.run(amend_and_close("o2"))
     assert len(server.received) == 1
 
 
