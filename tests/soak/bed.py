@@ -402,7 +402,8 @@ def report(
     lines = [
         f"{name}: {len(attempts)} amends on {len(plans)} orders in {seconds:.1f} s "
         f"(seed {seed}: SOAK_SEED={seed} replays it)",
-        "  resolutions: " + ", ".join(f"{k} {n}" for k, n in sorted(resolutions.items())),
+        f"  {resolutions.total()} unknown outcomes, resolved as: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(resolutions.items())),
         *(f"  {n:4d}  {verdict}" for verdict, n in sorted(verdicts.items())),
         *(
             f"  {n:4d}  {what}"
