@@ -110,6 +110,17 @@ def amend_order(
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[True],
 ) -> AmendOrderV2Response | ResolvedAmend: ...
+@overload
+def amend_order(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = ...,
+    rate_limit_retry: RetryOn429 | None = ...,
+    write_bucket: WriteTokenBucket | None = ...,
+    resolve: bool,
+) -> AmendOrderV2Response | ResolvedAmend: ...
 def amend_order(
     client: AuthenticatedClient,
     order_id: str,
@@ -139,6 +150,28 @@ def amend_order(
     return result if isinstance(result, ResolvedAmend) else result.parsed
 
 
+@overload
+def amend_order_detailed(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = ...,
+    rate_limit_retry: RetryOn429 | None = ...,
+    write_bucket: WriteTokenBucket | None = ...,
+    resolve: Literal[False] = ...,
+) -> AppliedResponse: ...
+@overload
+def amend_order_detailed(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = ...,
+    rate_limit_retry: RetryOn429 | None = ...,
+    write_bucket: WriteTokenBucket | None = ...,
+    resolve: bool,
+) -> AppliedResponse | ResolvedAmend: ...
 def amend_order_detailed(
     client: AuthenticatedClient,
     order_id: str,
@@ -205,6 +238,17 @@ async def amend_order_async(
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[True],
 ) -> AmendOrderV2Response | ResolvedAmend: ...
+@overload
+async def amend_order_async(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = ...,
+    rate_limit_retry: RetryOn429 | None = ...,
+    write_bucket: WriteTokenBucket | None = ...,
+    resolve: bool,
+) -> AmendOrderV2Response | ResolvedAmend: ...
 async def amend_order_async(
     client: AuthenticatedClient,
     order_id: str,
@@ -228,6 +272,28 @@ async def amend_order_async(
     return result if isinstance(result, ResolvedAmend) else result.parsed
 
 
+@overload
+async def amend_order_detailed_async(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = ...,
+    rate_limit_retry: RetryOn429 | None = ...,
+    write_bucket: WriteTokenBucket | None = ...,
+    resolve: Literal[False] = ...,
+) -> AppliedResponse: ...
+@overload
+async def amend_order_detailed_async(
+    client: AuthenticatedClient,
+    order_id: str,
+    body: AmendOrderV2Request,
+    *,
+    subaccount: int | Unset = ...,
+    rate_limit_retry: RetryOn429 | None = ...,
+    write_bucket: WriteTokenBucket | None = ...,
+    resolve: bool,
+) -> AppliedResponse | ResolvedAmend: ...
 async def amend_order_detailed_async(
     client: AuthenticatedClient,
     order_id: str,
@@ -283,6 +349,11 @@ def check_amend_arguments(order_id: object, body: object, subaccount: object = U
         raise KalshiConfigError(f"ticker must be the market's ticker, got {body.ticker!r}")
     # The generated code percent-encodes the id as one path segment, but "." and ".."
     # survive that and httpx would resolve them: the amend would go to another path.
+    if isinstance(body.updated_client_order_id, str) and body.updated_client_order_id == body.client_order_id:
+        raise KalshiConfigError(
+            "updated_client_order_id is the order's current client_order_id: client order ids are "
+            "permanent per account, so the exchange would refuse it (409); give a new one"
+        )
     if not isinstance(order_id, str) or order_id.strip() in ("", ".", ".."):
         raise KalshiConfigError(f"order_id must be the exchange's order id, got {order_id!r}")
     if len(order_id) > MAX_ORDER_ID_CHARS:

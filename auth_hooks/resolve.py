@@ -7,8 +7,9 @@ within one deadline; a read changes nothing) and returns an :class:`AmendResolut
 
 * ``APPLIED``: the order shows the amend's end state. Exactly, by its client order id
   when the amend carried an ``updated_client_order_id`` (client ids are permanent per
-  account, so the order carries it only if the amend was applied); otherwise by its
-  YES price and total count (filled + remaining, which later fills do not change).
+  account, so the order carries it only if the amend was applied; a resting order must
+  also show the asked price and total, in case it carried that id before); otherwise by
+  its YES price and total count (filled + remaining, which later fills do not change).
 * ``NOT_APPLIED_WHEN_READ``: the order rests in another state. True as of the read
   only: a request delayed on the way can still arrive until its signed timestamp
   leaves the exchange's window (unpublished; users saw a few seconds pass and 30-60 s
@@ -102,10 +103,20 @@ def judge(order_id: str, asked: AmendOrderV2Request, answer: Answer[GetOrderResp
 
 
 def _shows_amend(order: Order, asked: AmendOrderV2Request) -> bool:
+    closed = order.status != OrderStatus.RESTING
     if isinstance(asked.updated_client_order_id, str):
-        return order.client_order_id == asked.updated_client_order_id
-    if order.status != OrderStatus.RESTING:
-        return False  # fills and cancels moved it on: the end state no longer tells
+        if order.client_order_id != asked.updated_client_order_id:
+            return False
+        # The id is the proof, unless the order carried it already (that amend was
+        # refused with 409): then the resting order must show the asked state too.
+        return closed or _has_end_state(order, asked)
+    # Without an id of its own, only a resting order's end state tells: fills and
+    # cancels move a closed one on.
+    return not closed and _has_end_state(order, asked)
+
+
+def _has_end_state(order: Order, asked: AmendOrderV2Request) -> bool:
+    """The order's YES price and total count (filled + remaining) are what the amend asked."""
     try:
         price = Decimal(order.yes_price_dollars)
         total = Decimal(order.fill_count_fp) + Decimal(order.remaining_count_fp)

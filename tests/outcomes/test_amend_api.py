@@ -61,7 +61,7 @@ def test_order_ids_that_would_change_the_path_are_refused_before_sending(
         with pytest.raises(KalshiConfigError, match="order_id"):
             amend_order(client, order_id, body())
         with pytest.raises(KalshiConfigError, match="body"):
-            amend_order(client, "ord-1", {"ticker": "X"})  # type: ignore[arg-type]
+            amend_order(client, "ord-1", {"ticker": "X"})  # type: ignore[call-overload]
     assert transport.calls == 0
 
 
@@ -232,4 +232,4 @@ def test_a_body_with_a_non_fixed_point_price_or_count_is_refused_before_sending(
     setattr(body, field, value)
     # No client is needed: the check runs before anything is built or sent.
     with pytest.raises(KalshiConfigError, match=f"^{field} must be a fixed-point string"):
-        amend_order(None, "o1", body)  # type: ignore[arg-type]
+        amend_order(None, "o1", body)  # type: ignore[call-overload]

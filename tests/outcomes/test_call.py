@@ -160,6 +160,12 @@ def test_only_generated_operations_are_accepted(ed_auth: KalshiAuth) -> None:
         ("ord-1", {}, 10**30, "subaccount"),
         ("x" * 100_000, {}, None, "order_id is 100000 characters"),
         ("..", {}, None, "order_id must be"),
+        (
+            "ord-1",
+            {"client_order_id": "c-1", "updated_client_order_id": "c-1"},
+            None,
+            "current client_order_id",
+        ),
     ],
 )
 def test_bad_amend_input_is_refused_before_anything_is_sent(

@@ -270,6 +270,12 @@ ORDER: dict[str, Any] = {
     ("order", "asked", "expected"),
     [
         ({"client_order_id": "new"}, {"updated_client_order_id": "new"}, Resolution.APPLIED),
+        # The order carried that id before (the amend was refused, 409): its state tells.
+        (
+            {"client_order_id": "new", "yes_price_dollars": "0.400000"},
+            {"updated_client_order_id": "new"},
+            Resolution.NOT_APPLIED_WHEN_READ,
+        ),
         (
             {"client_order_id": "new", "status": "executed"},
             {"updated_client_order_id": "new"},
