@@ -182,11 +182,13 @@ def _with_deadline(extensions: dict[str, typing.Any], bounds: Bounds) -> tuple[d
     if seconds is None:
         return extensions, math.inf
     deadline = time.monotonic() + seconds
+    pool = timeouts.get("pool")
     budgeted = {
         "connect": _budget(timeouts.get("connect"), deadline),
         "read": _budget(timeouts.get("read"), deadline),
         "write": _budget(timeouts.get("write"), deadline),
-        "pool": timeouts.get("pool"),
+        # Waited for at the start, when all of the deadline is left: a plain float will do.
+        "pool": seconds if pool is None else min(pool, seconds),
     }
     return {**extensions, "timeout": budgeted}, deadline
 

@@ -5,13 +5,21 @@ reachable from what they raise holds the request's signature."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from auth_hooks import KalshiAuth, NotSent, OutcomeUnknown, amend_order, amend_order_async, make_client
+from auth_hooks import (
+    KalshiAuth,
+    NotSent,
+    OutcomeUnknown,
+    amend_order,
+    amend_order_async,
+    make_client,
+)
 from auth_hooks.transports import ConnectFailed, PoolTimedOut, never_sent
 from tests.outcomes.helpers import body
 from tests.support import faulty_server as fs
@@ -101,3 +109,52 @@ def test_a_full_pool_is_not_sent(mode: str, auth: KalshiAuth) -> None:
     assert isinstance(error.__cause__, httpx.TransportError) and never_sent(error.__cause__)
     if mode != "aiohttp":  # aiohttp's connect timeout covers the pool wait: ConnectTimedOut
         assert isinstance(error.__cause__, PoolTimedOut)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_deadline_spent_waiting_for_the_pool_is_not_sent(mode: str, auth: KalshiAuth) -> None:
+    # One connection, held by a request with a long deadline; the second request has a
+    # long pool timeout but a short deadline (connect + read = 0.5 s): its wait for the
+    # pool ends at the deadline, before anything of it is written.
+    release = threading.Event()
+    held_until_released: list[bool] = []
+
+    def held(conn: socket.socket, request: fs.RawRequest, stop: threading.Event) -> bool:
+        held_until_released.append(release.wait(20))
+        return fs.ok()(conn, request, stop)
+
+    path = "/portfolio/events/orders/o/amend"
+    long, short = httpx.Timeout(30.0), httpx.Timeout(0.25, pool=30.0)
+    kwargs = {**client_args(mode), "limits": httpx.Limits(max_connections=1), "connect_retries": 0}
+    with fs.FaultyServer(held) as server:
+        client = make_client(auth, base_url=server.base_url, **kwargs)
+        if mode == "sync":
+            http = client.get_httpx_client()
+            first = threading.Thread(target=http.post, args=(path,), kwargs={"json": {}, "timeout": long})
+            first.start()
+            assert server.wait_for_posts(1, timeout=20)
+            with pytest.raises(httpx.TransportError) as caught:
+                http.post(path, json={}, timeout=short)
+            release.set()
+            first.join(20)
+            client.close()
+            error: BaseException = caught.value
+        else:
+
+            async def run() -> BaseException:
+                http = client.get_async_httpx_client()
+                task = asyncio.ensure_future(http.post(path, json={}, timeout=long))
+                assert await asyncio.to_thread(server.wait_for_posts, 1, 20)
+                try:
+                    with pytest.raises(httpx.TransportError) as refused:
+                        await http.post(path, json={}, timeout=short)
+                finally:
+                    release.set()
+                    await task
+                    await client.aclose()
+                return refused.value
+
+            error = asyncio.run(run())
+        assert server.posts == 1
+    assert never_sent(error), repr(error)
+    assert held_until_released == [True]  # it gave up while the connection was still held
