@@ -25,7 +25,9 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Comp
         env=env,
         check=False,
     )
-    assert done.returncode == 0, f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stderr[-2000:]}"
+    assert done.returncode == 0, (
+        f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stderr[-2000:]}"
+    )
     return done
 
 
@@ -33,7 +35,19 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Comp
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", dist, ROOT, env=env)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        dist,
+        ROOT,
+        env=env,
+    )
     [built] = dist.glob("*.whl")
     return built
 
