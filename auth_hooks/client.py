@@ -18,16 +18,10 @@ from kalshi_trade_api.client import AuthenticatedClient
 from .auth import KalshiAuth
 from .classify import aread_and_check, read_and_check
 from .errors import KalshiConfigError, OrderNotFound
+from .httpcore_transport import AsyncBoundedHTTPTransport, BoundedHTTPTransport
 from .httpx_clients import LeanAsyncClient, LeanClient
 from .signing import KEY_HEADER
-from .transports import (
-    DEFAULT_LIMITS,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    AiohttpTransport,
-    AsyncBoundedHTTPTransport,
-    BoundedHTTPTransport,
-    Bounds,
-)
+from .transports import DEFAULT_LIMITS, DEFAULT_MAX_RESPONSE_BYTES, Bounds
 
 # The spec's production and demo servers (openapi.yaml `servers`; a test keeps them in step).
 ENVIRONMENTS = {
@@ -353,12 +347,14 @@ class KalshiClient(AuthenticatedClient):
             try:
                 import httpx_aiohttp  # noqa: F401  (installing it opts in to aiohttp)
 
-                return AiohttpTransport(**self._transport_args())
+                from .aiohttp_transport import AiohttpTransport
             except ImportError:  # optional: httpx's own pool works, but slows with many in flight
                 if self._async_backend == "aiohttp":
                     raise KalshiConfigError(
                         "async_backend='aiohttp' needs httpx-aiohttp: pip install httpx-aiohttp"
                     ) from None
+            else:
+                return AiohttpTransport(**self._transport_args())
         return AsyncBoundedHTTPTransport(**self._transport_args())
 
     def _tls(self) -> ssl.SSLContext:

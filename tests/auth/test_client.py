@@ -23,7 +23,7 @@ from auth_hooks import (
     make_client,
 )
 from auth_hooks.auth import HEADERS_AT
-from auth_hooks.transports import BoundedHTTPTransport
+from auth_hooks.httpcore_transport import BoundedHTTPTransport
 from tests.support.keys import KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
 
