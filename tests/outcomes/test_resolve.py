@@ -20,6 +20,7 @@ from kalshi_trade_api.models import AmendOrderV2Request, BookSide, GetOrderRespo
 from auth_hooks import (
     AmendNotApplied,
     KalshiAuth,
+    KalshiClient,
     KalshiConfigError,
     NotSent,
     OrderClosed,
@@ -52,9 +53,15 @@ def exchange(ed_auth: KalshiAuth) -> Exchange:
 
 @pytest.fixture
 def server(exchange: Exchange) -> Iterator[RunningServer]:
-    with serve(exchange) as running:
+    # Over TLS, as the real exchange is: make_client trusts its throwaway CA.
+    with serve(exchange, tls=True) as running:
         yield running
     assert exchange.server_errors == []
+
+
+def client_for(server: RunningServer, auth: KalshiAuth) -> KalshiClient:
+    assert server.ca_path is not None
+    return make_client(auth, base_url=server.base_url, verify=server.ca_path)
 
 
 def place(exchange: Exchange) -> str:
@@ -70,7 +77,7 @@ def request(**changes: Any) -> AmendOrderV2Request:
 def unknown_amend(
     server: RunningServer, auth: KalshiAuth, order_id: str, body: AmendOrderV2Request
 ) -> OutcomeUnknown:
-    with make_client(auth, base_url=server.base_url) as client, pytest.raises(OutcomeUnknown) as caught:
+    with client_for(server, auth) as client, pytest.raises(OutcomeUnknown) as caught:
         amend_order(client, order_id, body)
     return caught.value
 
@@ -83,7 +90,7 @@ def test_an_applied_amend_answered_500_resolves_to_applied_with_a_generated_clie
 ) -> None:
     order_id = place(exchange)
     exchange.fail_next(status=500, applied=True)
-    with make_client(ed_auth, base_url=server.base_url) as client:
+    with client_for(server, ed_auth) as client:
         result = amend_order(client, order_id, request(), resolve=True)
     assert isinstance(result, ResolvedAmend)
     assert result.resolution.kind is Resolution.APPLIED
@@ -106,7 +113,7 @@ def test_a_refused_amend_answered_503_is_not_applied_as_of_the_read(
     order_id = place(exchange)
     exchange.fail_next(status=503, applied=False)
     before = datetime.now(UTC)
-    with make_client(ed_auth, base_url=server.base_url) as client, pytest.raises(AmendNotApplied) as caught:
+    with client_for(server, ed_auth) as client, pytest.raises(AmendNotApplied) as caught:
         amend_order(client, order_id, request(updated_client_order_id="mine-1"), resolve=True)
     resolution = caught.value.resolution
     assert resolution.kind is Resolution.NOT_APPLIED_WHEN_READ
@@ -135,7 +142,7 @@ def test_a_canceled_order_resolves_to_closed(
     exchange.fail_next(status=500, applied=False)
     outcome = unknown_amend(server, ed_auth, order_id, request())
     exchange.cancel_order(order_id)
-    with make_client(ed_auth, base_url=server.base_url) as client:
+    with client_for(server, ed_auth) as client:
         resolution = resolve_amend(client, outcome)
     assert resolution.kind is Resolution.ORDER_CLOSED
     assert resolution.order is not None and resolution.order.status.value == "canceled"
@@ -149,7 +156,7 @@ def test_resolve_true_raises_order_closed_for_an_executed_order(
     order_id = place(exchange)
     exchange.open_account("other")
     exchange.fail_next(status=503, applied=False)
-    with make_client(ed_auth, base_url=server.base_url) as client:
+    with client_for(server, ed_auth) as client:
         outcome = None
         try:
             amend_order(client, order_id, request())
@@ -187,7 +194,7 @@ def test_resolve_true_reraises_outcome_unknown_when_the_read_fails(
         if request.method == "GET":
             raise httpx.ConnectError("exchange gone", request=request)
 
-    with serve(exchange) as server, make_client(ed_auth, base_url=server.base_url) as client:
+    with serve(exchange, tls=True) as server, client_for(server, ed_auth) as client:
         client.get_httpx_client().event_hooks["request"].append(exchange_gone_for_reads)
         with pytest.raises(OutcomeUnknown) as caught:
             amend_order(client, order_id, request(), resolve=True)
@@ -202,7 +209,7 @@ def test_the_async_twins_resolve_the_same_way(
     applied_id, refused_id = place(exchange), place(exchange)
 
     async def run() -> tuple[object, BaseException]:
-        client = make_client(ed_auth, base_url=server.base_url)
+        client = client_for(server, ed_auth)
         try:
             exchange.fail_next(status=500, applied=True)
             applied = await amend_order_async(client, applied_id, request(), resolve=True)
@@ -226,7 +233,7 @@ def test_resolve_amend_async(server: RunningServer, exchange: Exchange, ed_auth:
     outcome = unknown_amend(server, ed_auth, order_id, request(updated_client_order_id="async-1"))
 
     async def run() -> Resolution:
-        client = make_client(ed_auth, base_url=server.base_url)
+        client = client_for(server, ed_auth)
         try:
             return (await resolve_amend_async(client, outcome)).kind
         finally:
