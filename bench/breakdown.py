@@ -34,6 +34,7 @@ LAYERS = (
     ("/auth_hooks/call.py", "auth_hooks call path + amend checks"),
     ("/auth_hooks/outcomes.py", "auth_hooks call path + amend checks"),
     ("/auth_hooks/fixed_point.py", "auth_hooks call path + amend checks"),
+    ("_transport.py", "auth_hooks transport"),
     ("/auth_hooks/transports.py", "auth_hooks transport"),
     ("/auth_hooks/", "auth_hooks signing flow and client (without the signature)"),
     ("/kalshi_trade_api/", "generated code (kwargs, to_dict, parsing)"),
