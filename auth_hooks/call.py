@@ -281,9 +281,34 @@ def _enum_fields(cls: type) -> list[_EnumField]:
 
 
 def _failure(exc: Exception, method: str) -> RequestOutcome:
+    """The outcome of an exception raised while sending; ``exc`` is kept as its cause.
+
+    httpx puts the request on its exceptions, and the request's headers hold the
+    signature (replayable with another body within the timestamp window): every
+    request in the chain is replaced by one with the method and URL only.
+    """
+    _forget_headers(exc)
     if isinstance(exc, httpx.HTTPError):
         return outcome_for_transport_error(exc, method=method)
     return outcome_for_unexpected(exc, method=method)
+
+
+def _forget_headers(exc: BaseException) -> None:
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, httpx.HTTPError):
+            try:
+                request = current.request
+            except RuntimeError:  # no request attached
+                pass
+            else:
+                current.request = httpx.Request(request.method, request.url)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 def _retry_delay(outcome: RequestOutcome, method: str, attempt: int, retry: ReadRetry) -> float:

@@ -7,10 +7,12 @@ writes are never retried; whatever fails before a byte leaves is bad input, not 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from kalshi_trade_api.api.orders import amend_order_v2, get_order
 from kalshi_trade_api.models import GetOrderResponse, Order, OrderStatus
@@ -30,7 +32,7 @@ from auth_hooks import (
 from tests.support import faulty_server as fs
 from tests.support.faulty_server import FaultyServer
 
-from .helpers import body
+from .helpers import MODES, amend, body
 
 ORDER: dict[str, Any] = {
     "order_id": "ord-1",
@@ -207,3 +209,22 @@ def test_a_url_too_long_for_any_server_is_refused_before_sending(ed_auth: Kalshi
         with pytest.raises(KalshiConfigError, match="URL"):
             call(get_order.sync_detailed, "x" * 100_000, client=client)
         assert server.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fault", [fs.reset, fs.close, lambda: fs.partial_body(200, b"x" * 500, sent=10)])
+def test_no_signature_is_reachable_from_an_outcome(ed_auth: KalshiAuth, mode: str, fault: Any) -> None:
+    # httpx attaches the request (its headers hold the signature) to its exceptions; the
+    # outcome keeps the transport error as its cause, without the headers.
+    with FaultyServer(fault()) as server:
+        with pytest.raises(OutcomeUnknown) as caught:
+            amend(mode, ed_auth, server.base_url)
+        signature = server.requests[0].headers["kalshi-access-signature"]
+    pending: list[BaseException] = [caught.value]
+    while pending:
+        exc = pending.pop()
+        assert signature not in f"{exc!r} {exc} {vars(exc)!r}"
+        if isinstance(exc, httpx.HTTPError):
+            with contextlib.suppress(RuntimeError):
+                assert "kalshi-access-signature" not in exc.request.headers
+        pending.extend(e for e in (exc.__cause__, exc.__context__) if e is not None)
