@@ -21,6 +21,7 @@ if typing.TYPE_CHECKING:
     import aiohttp
 
 from .transports import (
+    DEADLINE_EXTENSION,
     DEFAULT_BOUNDS,
     DEFAULT_LIMITS,
     MESSAGE_LIMIT,
@@ -96,13 +97,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             trust_env=False,  # make_client has read the environment already (proxy, CAs)
         )
 
-    def _timeout(self, timeouts: dict[str, float | None]) -> tuple[aiohttp.ClientTimeout, float]:
+    def _timeout(
+        self, timeouts: dict[str, float | None], until: float | None = None
+    ) -> tuple[aiohttp.ClientTimeout, float]:
+        """The aiohttp timeout of one attempt, and the request's deadline (monotonic).
+
+        ``until``: the deadline of a request already under way (a connect retry), so a
+        retry gets only the time left, never a fresh total.
+        """
         import aiohttp
 
         connect, read, pool = timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool")
-        total = self._bounds.deadline_s(timeouts)
+        total = self._bounds.deadline_s(timeouts, until)
         key = (connect, read, pool, total)
-        timeout = self._timeouts.get(key)
+        timeout = self._timeouts.get(key) if until is None else None
         if timeout is None:
             if len(self._timeouts) > 64:
                 self._timeouts.clear()
@@ -113,7 +121,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 sock_connect=connect,
                 sock_read=read,
             )
-            self._timeouts[key] = timeout
+            if until is None:  # totals of requests under way vary: not worth keeping
+                self._timeouts[key] = timeout
         return timeout, math.inf if total is None else time.monotonic() + total
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -123,7 +132,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
         if self._session is None or self._session.closed:
             self._session = self._new_session()
-        timeout, deadline = self._timeout(request.extensions.get("timeout") or {})
+        timeouts = request.extensions.get("timeout") or {}
+        timeout, deadline = self._timeout(timeouts, request.extensions.get(DEADLINE_EXTENSION))
         # encoded=True: the path goes out byte for byte as signed; aiohttp would re-quote
         # it otherwise (%3B %3D %3A %40 sent decoded, so the signature no longer matches).
         url = yarl.URL(str(request.url), encoded=True)
@@ -156,6 +166,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 raise error
             await asyncio.sleep(retry_delay(attempt))
             attempt += 1
+            timeout, deadline = self._timeout(timeouts, None if math.isinf(deadline) else deadline)
         limit = self._bounds.max_response_bytes
         headers, decoder = decoding(response.raw_headers, limit)
         return httpx.Response(

@@ -50,6 +50,7 @@ from .classify import (
     outcome_for_unreadable,
 )
 from .errors import KalshiConfigError, KalshiError, ReadFailed, RequestOutcome, preview
+from .transports import DEADLINE_EXTENSION
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -117,6 +118,8 @@ def call_with_retry(
     operation: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], retry: ReadRetry
 ) -> Answer[Any]:
     endpoint, client, request_kwargs = _prepare(operation, args, kwargs)
+    if retry.deadline is not None:  # every attempt ends by the caller's one deadline
+        request_kwargs["extensions"][DEADLINE_EXTENSION] = retry.deadline
     http = client.get_httpx_client()
     request = _build(http, request_kwargs)
     attempt = 1
@@ -139,6 +142,8 @@ async def call_with_retry_async(
     operation: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], retry: ReadRetry
 ) -> Answer[Any]:
     endpoint, client, request_kwargs = _prepare(operation, args, kwargs)
+    if retry.deadline is not None:  # every attempt ends by the caller's one deadline
+        request_kwargs["extensions"][DEADLINE_EXTENSION] = retry.deadline
     http = client.get_async_httpx_client()
     request = _build(http, request_kwargs)
     attempt = 1

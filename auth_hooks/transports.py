@@ -33,6 +33,9 @@ import httpx
 if typing.TYPE_CHECKING:
     pass
 
+# A request extension: a ``time.monotonic()`` time the request must end by, whatever its
+# own deadline (auth_hooks.call sets it for reads retried within one deadline).
+DEADLINE_EXTENSION = "auth_hooks.deadline"
 # Far above any answer of this API (an amend's is < 1 KB), low enough to bound memory.
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 # Delays before connect attempts 2, 3, ... (httpcore's own schedule).
@@ -142,7 +145,17 @@ class Bounds:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     deadline: float | None = None
 
-    def deadline_s(self, timeouts: dict[str, float | None]) -> float | None:
+    def deadline_s(self, timeouts: dict[str, float | None], until: float | None = None) -> float | None:
+        """Seconds this request may take; ``until`` (a ``time.monotonic()`` time, from the
+        request's :data:`DEADLINE_EXTENSION`) shortens it, e.g. to a caller's own deadline
+        over several attempts."""
+        seconds = self._own_deadline_s(timeouts)
+        if until is None:
+            return seconds
+        left = max(0.0, until - time.monotonic())
+        return left if seconds is None else min(seconds, left)
+
+    def _own_deadline_s(self, timeouts: dict[str, float | None]) -> float | None:
         if self.deadline is not None:
             return None if math.isinf(self.deadline) else self.deadline
         connect, read = timeouts.get("connect"), timeouts.get("read")
@@ -172,7 +185,7 @@ def _budget(timeout: float | None, deadline: float) -> _Budget:
 def with_deadline(extensions: dict[str, typing.Any], bounds: Bounds) -> tuple[dict[str, typing.Any], float]:
     """The request's extensions with budgeted timeouts, and the deadline (inf if none)."""
     timeouts = extensions.get("timeout") or {}
-    seconds = bounds.deadline_s(timeouts)
+    seconds = bounds.deadline_s(timeouts, extensions.get(DEADLINE_EXTENSION))
     if seconds is None:
         return extensions, math.inf
     deadline = time.monotonic() + seconds

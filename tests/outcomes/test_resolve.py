@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from kalshi_trade_api.models import AmendOrderV2Request, BookSide, GetOrderRespo
 
 from auth_hooks import (
     AmendNotApplied,
+    AmendResolution,
     KalshiAuth,
     KalshiClient,
     KalshiConfigError,
@@ -36,7 +38,8 @@ from auth_hooks import (
 from auth_hooks.call import Answer
 from auth_hooks.resolve import judge
 from local_exchange import Exchange, RunningServer, serve
-from tests.support.faulty_server import closed_port
+from tests.support import faulty_server as fs
+from tests.support.faulty_server import FaultyServer, closed_port
 
 from .conftest import KEY_ID
 
@@ -318,3 +321,28 @@ def test_no_reads_of_a_closed_port_hang(ed_auth: KalshiAuth) -> None:
 def test_order_closed_and_not_applied_are_outcomes_not_unknown() -> None:
     assert not issubclass(AmendNotApplied, OutcomeUnknown)
     assert not issubclass(OrderClosed, OutcomeUnknown)
+
+
+@pytest.mark.parametrize("mode", ["sync", "aiohttp", "httpx-async"])
+def test_one_deadline_bounds_the_whole_resolution_even_a_read_in_flight(
+    ed_auth: KalshiAuth, mode: str
+) -> None:
+    # The exchange never answers the read; the client's own deadline would be 13 s.
+    outcome = OutcomeUnknown("x", order_id="ord-1")
+    outcome.request_body = request()
+    with FaultyServer(fs.stall(30.0)) as server:
+        started = time.monotonic()
+        if mode == "sync":
+            with make_client(ed_auth, base_url=server.base_url) as client:
+                resolution = resolve_amend(client, outcome, deadline_s=1.0)
+        else:
+
+            async def run() -> AmendResolution:
+                backend = "aiohttp" if mode == "aiohttp" else "httpx"
+                async with make_client(ed_auth, base_url=server.base_url, async_backend=backend) as client:
+                    return await resolve_amend_async(client, outcome, deadline_s=1.0)
+
+            resolution = asyncio.run(run())
+        elapsed = time.monotonic() - started
+    assert resolution.kind is Resolution.STILL_UNKNOWN
+    assert elapsed < 8.0  # far below the 13 s one read alone would take without it
