@@ -206,7 +206,11 @@ def amend_order_detailed(
                 _with_order(unknown, order_id, body, subaccount)
                 if not resolve:
                     raise
-                return _verdict(resolve_amend(client, unknown), unknown)
+                try:
+                    resolution = resolve_amend(client, unknown)
+                except Exception as exc:  # a bug must not turn "unknown" into anything else
+                    raise _unresolved(unknown, exc) from exc
+                return _verdict(resolution, unknown)
             except RequestOutcome as outcome:
                 _raise_with_order(outcome, order_id, body, subaccount)
             return _applied(answer, body)
@@ -319,7 +323,11 @@ async def amend_order_detailed_async(
                 _with_order(unknown, order_id, body, subaccount)
                 if not resolve:
                     raise
-                return _verdict(await resolve_amend_async(client, unknown), unknown)
+                try:
+                    resolution = await resolve_amend_async(client, unknown)
+                except Exception as exc:  # a bug must not turn "unknown" into anything else
+                    raise _unresolved(unknown, exc) from exc
+                return _verdict(resolution, unknown)
             except RequestOutcome as outcome:
                 _raise_with_order(outcome, order_id, body, subaccount)
             return _applied(answer, body)
@@ -410,8 +418,17 @@ def _verdict(resolution: AmendResolution, unknown: OutcomeUnknown) -> ResolvedAm
             **details,
         ) from unknown
     unknown.resolution = resolution
-    unknown.reason = f"{unknown.reason}; reading the order back failed too: {resolution.read_error}"
+    if resolution.read_error is not None:
+        unknown.reason = f"{unknown.reason}; reading the order back failed too: {resolution.read_error}"
+    else:
+        status = getattr(resolution.order, "status", None)
+        unknown.reason = f"{unknown.reason}; the order read back is {getattr(status, 'value', status)}, which tells nothing"
     raise unknown
+
+
+def _unresolved(unknown: OutcomeUnknown, exc: Exception) -> OutcomeUnknown:
+    unknown.reason = f"{unknown.reason}; reading the order back failed: {type(exc).__name__}: {exc}"
+    return unknown
 
 
 def _before_retry(

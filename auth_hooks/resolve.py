@@ -15,7 +15,13 @@ within one deadline; a read changes nothing) and returns an :class:`AmendResolut
   leaves the exchange's window (unpublished; users saw a few seconds pass and 30-60 s
   refused).
 * ``ORDER_CLOSED``: the order is executed or canceled, so the amend no longer matters.
-* ``STILL_UNKNOWN``: the read failed too (``read_error`` says how).
+* ``STILL_UNKNOWN``: the read failed too (``read_error`` says how), or the order is in a
+  status that tells nothing (neither resting nor final).
+
+Without an ``updated_client_order_id``, an amend that asks for the state the order is
+already in (an expiry-only amend to the current expiry, say) reads as applied whether
+or not it arrived: its end state is the same either way. ``resolve=True`` avoids the
+question by giving every amend an id of its own.
 
 The amend itself is never sent again here.
 """
@@ -89,21 +95,28 @@ async def resolve_amend_async(
     return judge(order_id, asked, answer)
 
 
+# Final states: the amend no longer matters. Any other status than these and resting
+# (one the spec may add later) tells nothing, so it leaves the outcome unknown.
+CLOSED = frozenset({OrderStatus.CANCELED, OrderStatus.EXECUTED})
+
+
 def judge(order_id: str, asked: AmendOrderV2Request, answer: Answer[GetOrderResponse]) -> AmendResolution:
     """The resolution for an order read back after an amend that asked for ``asked``."""
     order = answer.parsed.order
     read_at = datetime.now(UTC)
     if _shows_amend(order, asked):
         kind = Resolution.APPLIED
-    elif order.status != OrderStatus.RESTING:
+    elif order.status in CLOSED:
         kind = Resolution.ORDER_CLOSED
-    else:
+    elif order.status == OrderStatus.RESTING:
         kind = Resolution.NOT_APPLIED_WHEN_READ
+    else:
+        kind = Resolution.STILL_UNKNOWN
     return AmendResolution(kind, order_id, order, answer.content, read_at)
 
 
 def _shows_amend(order: Order, asked: AmendOrderV2Request) -> bool:
-    closed = order.status != OrderStatus.RESTING
+    closed = order.status in CLOSED
     if isinstance(asked.updated_client_order_id, str):
         if order.client_order_id != asked.updated_client_order_id:
             return False
@@ -112,17 +125,32 @@ def _shows_amend(order: Order, asked: AmendOrderV2Request) -> bool:
         return closed or _has_end_state(order, asked)
     # Without an id of its own, only a resting order's end state tells: fills and
     # cancels move a closed one on.
-    return not closed and _has_end_state(order, asked)
+    return order.status == OrderStatus.RESTING and _has_end_state(order, asked)
 
 
 def _has_end_state(order: Order, asked: AmendOrderV2Request) -> bool:
-    """The order's YES price and total count (filled + remaining) are what the amend asked."""
+    """The order's YES price and total count (filled + remaining), and its expiry when the
+    amend set one, are what the amend asked."""
     try:
         price = Decimal(order.yes_price_dollars)
         total = Decimal(order.fill_count_fp) + Decimal(order.remaining_count_fp)
-        return price == Decimal(asked.price) and total == Decimal(asked.count)
+        if price != Decimal(asked.price) or total != Decimal(asked.count):
+            return False
     except (InvalidOperation, TypeError):
         return False
+    if isinstance(asked.expiration_time, int):
+        return _expiry_s(order.expiration_time) == (asked.expiration_time or None)
+    return True
+
+
+def _expiry_s(value: object) -> int | None:
+    """An order's RFC 3339 expiration_time in Unix seconds; None for none (good till canceled)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return -1  # unreadable: matches no asked expiry
 
 
 def _what_was_asked(outcome: OutcomeUnknown) -> tuple[str, AmendOrderV2Request]:

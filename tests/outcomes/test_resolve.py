@@ -299,6 +299,14 @@ ORDER: dict[str, Any] = {
         ({"yes_price_dollars": "0.440000"}, {}, Resolution.NOT_APPLIED_WHEN_READ),
         ({"remaining_count_fp": "6.00"}, {}, Resolution.NOT_APPLIED_WHEN_READ),
         ({"status": "executed"}, {}, Resolution.ORDER_CLOSED),
+        # An expiry asked for must be the order's too.
+        ({"expiration_time": "2030-01-01T00:00:00Z"}, {"expiration_time": 1893456000}, Resolution.APPLIED),
+        ({}, {"expiration_time": 1893456000}, Resolution.NOT_APPLIED_WHEN_READ),
+        (
+            {"expiration_time": "2030-01-01T00:00:00Z"},
+            {"expiration_time": 0},
+            Resolution.NOT_APPLIED_WHEN_READ,
+        ),
     ],
 )
 def test_judge(order: dict[str, Any], asked: dict[str, Any], expected: Resolution) -> None:
@@ -346,3 +354,27 @@ def test_one_deadline_bounds_the_whole_resolution_even_a_read_in_flight(
         elapsed = time.monotonic() - started
     assert resolution.kind is Resolution.STILL_UNKNOWN
     assert elapsed < 8.0  # far below the 13 s one read alone would take without it
+
+
+def test_a_status_that_is_neither_resting_nor_final_tells_nothing() -> None:
+    # A status the spec adds later (as check-regen adds "pending") must not read as closed.
+    parsed = GetOrderResponse.from_dict({"order": ORDER})
+    parsed.order.status = "pending"  # type: ignore[assignment]  # an enum value this build lacks
+    answer = Answer(200, b"{}", httpx.Headers(), parsed)
+    assert judge("ord-1", request(), answer).kind is Resolution.STILL_UNKNOWN
+    assert judge("ord-1", request(updated_client_order_id="x"), answer).kind is Resolution.STILL_UNKNOWN
+
+
+def test_resolve_true_keeps_the_outcome_unknown_when_reading_back_breaks(
+    server: RunningServer, exchange: Exchange, ed_auth: KalshiAuth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id = place(exchange)
+    exchange.fail_next(status=500, applied=True)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KalshiConfigError("a bug in the read-back")
+
+    monkeypatch.setattr("auth_hooks.outcomes.resolve_amend", broken)
+    with client_for(server, ed_auth) as client, pytest.raises(OutcomeUnknown) as caught:
+        amend_order(client, order_id, request(), resolve=True)
+    assert "reading the order back failed" in str(caught.value)
