@@ -41,7 +41,9 @@ API_BASE_PATH = "/trade-api/v2"
 ASYNC_BACKENDS = ("auto", "aiohttp", "httpx")
 # The order connect() reads to open a connection: Kalshi's order ids are UUIDs, so this
 # one does not exist, and reading it changes nothing.
-WARM_UP_ORDER_ID = "kalshi-client-warm-up"
+# A well-formed order id no order has (the nil UUID): its read is a 404 on any exchange
+# that checks ids, not a 400 for a malformed one.
+WARM_UP_ORDER_ID = "00000000-0000-0000-0000-000000000000"
 
 Verify = bool | str | os.PathLike[str] | ssl.SSLContext
 
@@ -72,7 +74,7 @@ def make_client(
 
     Every request is bounded: it ends within ``deadline`` seconds in all (default: the
     connect timeout plus the read timeout of the request; ``math.inf`` for none), and an
-    answer longer than ``max_response_bytes`` (default 4 MiB) is cut off. Either, once
+    answer longer than ``max_response_bytes`` (default 8 MiB) is cut off. Either, once
     the request may have left, is an ``httpx.TransportError`` (OutcomeUnknown for an amend).
 
     TLS and proxies as httpx's ``trust_env``: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY /
@@ -139,6 +141,14 @@ def _check_verify(verify: object) -> None:
     if isinstance(verify, str | os.PathLike):
         if not os.path.exists(verify):
             raise KalshiConfigError(f"verify={os.fspath(verify)!r}: no such CA file or directory")
+        if not os.path.isdir(verify):
+            # Read now, so a file that holds no certificate fails here, not on the first amend.
+            try:
+                ssl.create_default_context(cafile=os.fspath(verify))
+            except (ssl.SSLError, OSError, ValueError) as exc:
+                raise KalshiConfigError(
+                    f"verify={os.fspath(verify)!r}: not a PEM file of CA certificates ({type(exc).__name__})"
+                ) from None
         return
     raise KalshiConfigError(
         f"verify must be True, False, an ssl.SSLContext or a CA file path, not {type(verify).__name__}"
@@ -166,7 +176,13 @@ def resolve_base_url(env: str | None, base_url: str | None) -> str:
     if not base_url:
         # Never a silent production default: an amend sent to the wrong exchange is real money.
         raise KalshiConfigError("no exchange chosen: give env ('prod' or 'demo') or base_url")
-    url = httpx.URL(base_url)
+    try:
+        url = httpx.URL(base_url)
+        # A host name the resolver cannot encode (a label over 63 characters, a bad
+        # xn-- label) must fail here, not as an unexplained error while sending.
+        url.host.encode("idna")
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise KalshiConfigError(f"base_url is not a usable URL ({exc}): {base_url!r}") from None
     if url.scheme == "http" and not _is_loopback(url.host):
         raise KalshiConfigError(f"plain http is refused for non-loopback host {url.host!r}: use https")
     if url.scheme not in ("http", "https") or not url.host:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from auth_hooks import (
     make_client,
 )
 from auth_hooks.auth import HEADERS_AT
+from auth_hooks.client import resolve_base_url
 from auth_hooks.httpcore_transport import BoundedHTTPTransport
 from tests.support.keys import KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
@@ -232,3 +234,22 @@ def test_the_clock_hook_runs_first_and_can_note_on_every_transport(
 
     asyncio.run(run())
     assert isinstance(seen[0], float)  # the transport's extensions took the note
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://" + "a" * 70 + ".example.com/trade-api/v2", "https://xn--zz.example.com/trade-api/v2"],
+)
+def test_a_host_the_resolver_cannot_encode_is_bad_input_not_an_unknown_outcome(base_url: str) -> None:
+    with pytest.raises(KalshiConfigError, match="not a usable URL"):
+        resolve_base_url(None, base_url)
+
+
+def test_a_ca_file_that_holds_no_certificate_is_refused_by_make_client(
+    tmp_path: Path, key_files: dict[str, KeyFiles]
+) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("this is not a certificate\n")
+    auth = KalshiAuth("kid", key_files["ed25519"].path)
+    with pytest.raises(KalshiConfigError, match="not a PEM file of CA certificates"):
+        make_client(auth, base_url="https://127.0.0.1:9/trade-api/v2", verify=str(not_pem))
