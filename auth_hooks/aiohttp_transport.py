@@ -90,12 +90,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit=self._limits.max_connections or 0,
             keepalive_timeout=self._limits.keepalive_expiry,
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             trust_env=False,  # make_client has read the environment already (proxy, CAs)
         )
+        # aiohttp silently sends a GET, PUT or DELETE again when a kept-alive connection
+        # fails: a write (a cancel, say) could then be applied twice. Retrying is decided
+        # above it (reads only); there is no public switch, so the attribute is set.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
 
     def _timeout(
         self, timeouts: dict[str, float | None], until: float | None = None
