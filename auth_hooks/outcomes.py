@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Literal, NoReturn, overload
+from typing import Any, Literal, NoReturn, overload
 
 import attrs
 from kalshi_trade_api.api.orders import amend_order_v2
@@ -98,6 +98,7 @@ def amend_order(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[False] = ...,
+    **query: Any,
 ) -> AmendOrderV2Response: ...
 @overload
 def amend_order(
@@ -109,6 +110,7 @@ def amend_order(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[True],
+    **query: Any,
 ) -> AmendOrderV2Response | ResolvedAmend: ...
 @overload
 def amend_order(
@@ -120,6 +122,7 @@ def amend_order(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: bool,
+    **query: Any,
 ) -> AmendOrderV2Response | ResolvedAmend: ...
 def amend_order(
     client: AuthenticatedClient,
@@ -130,10 +133,12 @@ def amend_order(
     rate_limit_retry: RetryOn429 | None = None,
     write_bucket: WriteTokenBucket | None = None,
     resolve: bool = False,
+    **query: Any,
 ) -> AmendOrderV2Response | ResolvedAmend:
     """Amends a resting order; returns the exchange's result or raises an outcome class.
 
-    ``write_bucket`` (opt-in) takes :data:`~auth_hooks.ratelimit.AMEND_TOKEN_COST`
+    ``query``: any other query parameter the generated operation takes (one the spec
+    adds later), passed through as it is. ``write_bucket`` (opt-in) takes :data:`~auth_hooks.ratelimit.AMEND_TOKEN_COST`
     tokens before each send, waiting for them if need be. ``rate_limit_retry``
     (opt-in) re-sends after a 429, and only after a 429. ``resolve=True`` reads the
     order back after an unknown outcome (see :func:`amend_order_detailed`).
@@ -146,6 +151,7 @@ def amend_order(
         rate_limit_retry=rate_limit_retry,
         write_bucket=write_bucket,
         resolve=resolve,
+        **query,
     )
     return result if isinstance(result, ResolvedAmend) else result.parsed
 
@@ -160,6 +166,7 @@ def amend_order_detailed(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[False] = ...,
+    **query: Any,
 ) -> AppliedResponse: ...
 @overload
 def amend_order_detailed(
@@ -171,6 +178,7 @@ def amend_order_detailed(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: bool,
+    **query: Any,
 ) -> AppliedResponse | ResolvedAmend: ...
 def amend_order_detailed(
     client: AuthenticatedClient,
@@ -181,6 +189,7 @@ def amend_order_detailed(
     rate_limit_retry: RetryOn429 | None = None,
     write_bucket: WriteTokenBucket | None = None,
     resolve: bool = False,
+    **query: Any,
 ) -> AppliedResponse | ResolvedAmend:
     """Like :func:`amend_order`, but returns the whole 200 response (raw ``content``, headers).
 
@@ -200,7 +209,12 @@ def amend_order_detailed(
         try:
             try:
                 answer = call_detailed(
-                    amend_order_v2.sync_detailed, order_id, client=client, body=body, subaccount=subaccount
+                    amend_order_v2.sync_detailed,
+                    order_id,
+                    client=client,
+                    body=body,
+                    subaccount=subaccount,
+                    **query,
                 )
             except OutcomeUnknown as unknown:
                 _with_order(unknown, order_id, body, subaccount)
@@ -230,6 +244,7 @@ async def amend_order_async(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[False] = ...,
+    **query: Any,
 ) -> AmendOrderV2Response: ...
 @overload
 async def amend_order_async(
@@ -241,6 +256,7 @@ async def amend_order_async(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[True],
+    **query: Any,
 ) -> AmendOrderV2Response | ResolvedAmend: ...
 @overload
 async def amend_order_async(
@@ -252,6 +268,7 @@ async def amend_order_async(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: bool,
+    **query: Any,
 ) -> AmendOrderV2Response | ResolvedAmend: ...
 async def amend_order_async(
     client: AuthenticatedClient,
@@ -262,6 +279,7 @@ async def amend_order_async(
     rate_limit_retry: RetryOn429 | None = None,
     write_bucket: WriteTokenBucket | None = None,
     resolve: bool = False,
+    **query: Any,
 ) -> AmendOrderV2Response | ResolvedAmend:
     """The async twin of :func:`amend_order`, on the same client object."""
     result = await amend_order_detailed_async(
@@ -272,6 +290,7 @@ async def amend_order_async(
         rate_limit_retry=rate_limit_retry,
         write_bucket=write_bucket,
         resolve=resolve,
+        **query,
     )
     return result if isinstance(result, ResolvedAmend) else result.parsed
 
@@ -286,6 +305,7 @@ async def amend_order_detailed_async(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: Literal[False] = ...,
+    **query: Any,
 ) -> AppliedResponse: ...
 @overload
 async def amend_order_detailed_async(
@@ -297,6 +317,7 @@ async def amend_order_detailed_async(
     rate_limit_retry: RetryOn429 | None = ...,
     write_bucket: WriteTokenBucket | None = ...,
     resolve: bool,
+    **query: Any,
 ) -> AppliedResponse | ResolvedAmend: ...
 async def amend_order_detailed_async(
     client: AuthenticatedClient,
@@ -307,6 +328,7 @@ async def amend_order_detailed_async(
     rate_limit_retry: RetryOn429 | None = None,
     write_bucket: WriteTokenBucket | None = None,
     resolve: bool = False,
+    **query: Any,
 ) -> AppliedResponse | ResolvedAmend:
     """The async twin of :func:`amend_order_detailed`; waits with ``asyncio.sleep``."""
     body = _checked(order_id, body, subaccount, resolve)
@@ -317,7 +339,12 @@ async def amend_order_detailed_async(
         try:
             try:
                 answer = await call_detailed_async(
-                    amend_order_v2.asyncio_detailed, order_id, client=client, body=body, subaccount=subaccount
+                    amend_order_v2.asyncio_detailed,
+                    order_id,
+                    client=client,
+                    body=body,
+                    subaccount=subaccount,
+                    **query,
                 )
             except OutcomeUnknown as unknown:
                 _with_order(unknown, order_id, body, subaccount)

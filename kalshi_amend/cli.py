@@ -298,10 +298,11 @@ def _show_conversation(client: KalshiClient) -> None:
         _say(f"< HTTP {response.status_code} in {response.elapsed.total_seconds() * 1000:.1f} ms")
         _say(f"< {response.content.decode('utf-8', 'replace')}")
 
-    httpx_client.event_hooks = {
-        "request": [on_request],
-        "response": [on_response, *httpx_client.event_hooks["response"]],
-    }
+    # After the auth's first hook, which times the headers' arrival before any body is
+    # read (its clock reading); before the check that classifies the answer.
+    response_hooks = list(httpx_client.event_hooks["response"])
+    response_hooks.insert(1, on_response)
+    httpx_client.event_hooks = {"request": [on_request], "response": response_hooks}
 
 
 def _say(line: str) -> None:
@@ -379,7 +380,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         )
         _print(result.resolution.content)
     else:
-        _say_generated_id(body, result.parsed.client_order_id if args.resolve else None)
+        _say_generated_id(body, result.updated_client_order_id if args.resolve else None)
         _print(result.content)
     return EXIT_OK
 
