@@ -6,10 +6,10 @@
 
 In a copy of the repo (the working tree, or HEAD with --from-head; without .git, .venv and
 caches) the spec gets, by component name:
-  (a) an optional boolean request field, AmendOrderV2Request.post_only;
+  (a) an optional boolean request field, AmendOrderV2Request.regen_probe_flag;
   (b) an optional string response field on AmendOrderV2Response and on Order;
-  (c) a new value of a response enum, OrderStatus "pending";
-  (d) a new GET operation with its own model, GET /exchange/status -> ExchangeStatus.
+  (c) a new value of a response enum, OrderStatus "regen_probe_state";
+  (d) a new GET operation with its own model, GET /regen-probe/status -> RegenProbeStatus.
 The copy is regenerated with its own ``make generate``, its tests run against the copy's code
 (a canary test fails if anything is imported from elsewhere), and a wheel is built from it.
 Then, inside the copy, each addition is used: (a) through the library (the model, and a signed
@@ -61,13 +61,15 @@ SKIPPED = (
 SKIPPED_SUFFIXES = (".egg-info", ".pyc")
 
 # The additions. Their names are used both to edit the copy's spec and to use the result.
-REQUEST_MODEL, REQUEST_FIELD = "AmendOrderV2Request", "post_only"
+# Probe names no real spec change would use, so that check-regen still works after a
+# user adds a field of their own (post_only, say) to openapi.yaml.
+REQUEST_MODEL, REQUEST_FIELD = "AmendOrderV2Request", "regen_probe_flag"
 RESPONSE_MODELS, RESPONSE_FIELD = ("AmendOrderV2Response", "Order"), "regen_added_note"
 # The enum is whichever schema Order.status uses (a component, an anyOf branch or inline).
-ENUM_OWNER, ENUM_PROPERTY, ENUM_VALUE = "Order", "status", "pending"
-NEW_PATH, NEW_OPERATION, NEW_TAG = "/exchange/status", "GetExchangeStatus", "exchange"
-NEW_MODULE = "kalshi_trade_api.api.exchange.get_exchange_status"
-NEW_MODEL, NEW_MODEL_FIELD = "ExchangeStatus", "trading_active"
+ENUM_OWNER, ENUM_PROPERTY, ENUM_VALUE = "Order", "status", "regen_probe_state"
+NEW_PATH, NEW_OPERATION, NEW_TAG = "/regen-probe/status", "GetRegenProbeStatus", "regen_probe"
+NEW_MODULE = "kalshi_trade_api.api.regen_probe.get_regen_probe_status"
+NEW_MODEL, NEW_MODEL_FIELD = "RegenProbeStatus", "trading_active"
 CANARY = '''"""Planted by check-regen: fails if the tests import code from outside this copy."""
 from pathlib import Path
 
