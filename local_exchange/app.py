@@ -47,7 +47,14 @@ from .errors import (
 from .exchange import RECORDED_TEXT_LIMIT, Exchange, RequestRecord
 from .money import format_count, format_dollars
 from .order_view import render_order
-from .validation import DEFAULT_SPEC_PATH, ProblemKind, SpecRequest, SpecResponse, SpecValidator
+from .validation import (
+    DEFAULT_SPEC_PATH,
+    ProblemKind,
+    SpecRequest,
+    SpecResponse,
+    SpecValidator,
+    integer_body_fields,
+)
 
 API_PREFIX = "/trade-api/v2"
 AMEND_ROUTE = API_PREFIX + "/portfolio/events/orders/{order_id:path}/amend"
@@ -141,6 +148,7 @@ class _Api:
         self._validator = validator
         self._strict = strict
         self._body_timeout_s = body_timeout_s
+        self._integer_fields = integer_body_fields("AmendOrderV2", validator.spec_path)
 
     async def amend(self, request: Request) -> Response:
         answer = await self._amend(request)
@@ -192,7 +200,7 @@ class _Api:
             # Kalshi reports a body its decoder cannot read in the flat shape.
             return _Answer(400, flat_error("bad_request", str(error)), body)
 
-        not_integer = _integer_fields_with_a_point(payload)
+        not_integer = _integer_fields_with_a_point(payload, self._integer_fields)
         if not_integer:
             # JSON Schema counts 1.0 as an integer, Kalshi's Go decoder does not: it fails
             # to decode the body, which Kalshi reports in the flat shape.
@@ -345,13 +353,10 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-INTEGER_FIELDS = ("exchange_index", "expiration_time")
-
-
-def _integer_fields_with_a_point(payload: object) -> str | None:
+def _integer_fields_with_a_point(payload: object, integer_fields: frozenset[str]) -> str | None:
     """The first integer field sent as a number with a point or exponent (parsed as Decimal)."""
     if isinstance(payload, dict):
-        for name in INTEGER_FIELDS:
+        for name in sorted(integer_fields):
             if isinstance(payload.get(name), Decimal):
                 return name
     return None

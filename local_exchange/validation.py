@@ -39,6 +39,43 @@ def load_spec(path: Path = DEFAULT_SPEC_PATH) -> OpenAPI:
     return OpenAPI.from_dict(document)
 
 
+def integer_body_fields(operation_id: str, path: Path = DEFAULT_SPEC_PATH) -> frozenset[str]:
+    """The top-level request body fields the spec types as integers, for one operation.
+
+    JSON Schema counts 1.0 as an integer; Kalshi's decoder does not. Read from the spec,
+    so an integer field added to it is held to the same rule with no edit here.
+    """
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for methods in document.get("paths", {}).values():
+        for operation in methods.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                content = operation.get("requestBody", {}).get("content", {})
+                schema = _resolved(document, content.get("application/json", {}).get("schema", {}))
+                return frozenset(
+                    name
+                    for name, prop in schema.get("properties", {}).items()
+                    if "integer" in _types(_resolved(document, prop))
+                )
+    return frozenset()
+
+
+def _resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = document
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    declared = schema.get("type")
+    found = set(declared) if isinstance(declared, list) else {declared} if declared else set()
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found |= _types(option)
+    return found
+
+
 @dataclass
 class SpecRequest:
     """A request as openapi-core wants it (its `Request` protocol)."""
@@ -89,6 +126,7 @@ class RequestProblem:
 
 class SpecValidator:
     def __init__(self, spec_path: Path = DEFAULT_SPEC_PATH) -> None:
+        self.spec_path = spec_path
         self._api = load_spec(spec_path)
 
     def check_request(self, request: SpecRequest) -> RequestProblem | None:

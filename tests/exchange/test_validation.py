@@ -20,6 +20,7 @@ from local_exchange.validation import (
     SpecRequest,
     SpecResponse,
     SpecValidator,
+    integer_body_fields,
     load_spec,
 )
 
@@ -162,3 +163,9 @@ def test_the_spec_is_read_from_inside_the_package() -> None:
     assert DEFAULT_SPEC_PATH.parent == package_dir
     repository_spec = package_dir.parent / "openapi.yaml"
     assert DEFAULT_SPEC_PATH.read_bytes() == repository_spec.read_bytes()  # the one spec, not a copy
+
+
+def test_the_integer_fields_held_to_json_integers_come_from_the_spec() -> None:
+    # Not a copy of the spec in the exchange: an integer field added there is covered too.
+    assert integer_body_fields("AmendOrderV2") == {"exchange_index", "expiration_time"}
+    assert integer_body_fields("GetOrder") == frozenset()
