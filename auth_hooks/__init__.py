@@ -43,6 +43,7 @@ from .outcomes import (
 )
 from .ratelimit import AMEND_TOKEN_COST, RetryOn429, WriteTokenBucket
 from .resolve import AmendResolution, Resolution, resolve_amend, resolve_amend_async
+from .warmup import warm_up, warm_up_async
 
 __all__ = [
     "AMEND_TOKEN_COST",
@@ -89,4 +90,6 @@ __all__ = [
     "new_client_order_id",
     "resolve_amend",
     "resolve_amend_async",
+    "warm_up",
+    "warm_up_async",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import ssl
@@ -17,7 +16,7 @@ from kalshi_trade_api.client import AuthenticatedClient
 
 from .auth import KalshiAuth
 from .classify import aread_and_check, read_and_check
-from .errors import KalshiConfigError, OrderNotFound
+from .errors import KalshiConfigError
 from .httpcore_transport import AsyncBoundedHTTPTransport, BoundedHTTPTransport
 from .httpx_clients import LeanAsyncClient, LeanClient
 from .signing import KEY_HEADER
@@ -41,9 +40,6 @@ API_BASE_PATH = "/trade-api/v2"
 ASYNC_BACKENDS = ("auto", "aiohttp", "httpx")
 # The order connect() reads to open a connection: Kalshi's order ids are UUIDs, so this
 # one does not exist, and reading it changes nothing.
-# A well-formed order id no order has (the nil UUID): its read is a 404 on any exchange
-# that checks ids, not a 400 for a malformed one.
-WARM_UP_ORDER_ID = "00000000-0000-0000-0000-000000000000"
 
 Verify = bool | str | os.PathLike[str] | ssl.SSLContext
 
@@ -410,32 +406,6 @@ class KalshiClient(AuthenticatedClient):
         if proxies.get("no") and proxy_bypass_environment(host, proxies):
             return None
         return _proxy(chosen if "://" in chosen else f"http://{chosen}")
-
-    def connect(self) -> None:
-        """Opens the sync pool's connection (TCP, TLS) ahead of the first amend.
-
-        With one read of our own spec: Get Order of an order that does not exist, which
-        costs no write tokens and is answered 404 (taken as success). Anything else that
-        read raises is raised (NotSent, ReadFailed, AuthenticationFailed for a key the
-        exchange does not know...), so this doubles as a check of the configuration.
-        Call it again after an idle spell to replace a connection the server closed:
-        httpx has no public API to open or check pooled connections otherwise.
-        """
-        from kalshi_trade_api.api.orders import get_order
-
-        from .call import call_detailed
-
-        with contextlib.suppress(OrderNotFound):
-            call_detailed(get_order.sync_detailed, WARM_UP_ORDER_ID, client=self)
-
-    async def aconnect(self) -> None:
-        """The async twin of :meth:`connect`, for the async pool (on the running loop)."""
-        from kalshi_trade_api.api.orders import get_order
-
-        from .call import call_detailed_async
-
-        with contextlib.suppress(OrderNotFound):
-            await call_detailed_async(get_order.asyncio_detailed, WARM_UP_ORDER_ID, client=self)
 
     def close(self) -> None:
         """Closes the sync pool (the async one closes with ``aclose``); the next request

@@ -1,4 +1,4 @@
-"""Issue 13's warm-up: connect() / aconnect() open the connection ahead of the first
+"""Issue 13's warm-up: warm_up() / warm_up_async() open the connection ahead of the first
 amend with one read (Get Order of an order that does not exist), on all three transports."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from auth_hooks import (
     amend_order_async,
     load_private_key,
     make_client,
+    warm_up,
+    warm_up_async,
 )
-from auth_hooks.client import WARM_UP_ORDER_ID
+from auth_hooks.warmup import WARM_UP_ORDER_ID
 from tests.outcomes.helpers import body
 from tests.support import faulty_server as fs
 from tests.support.keys import KeyFiles
@@ -40,13 +42,13 @@ def test_connect_opens_the_connection_the_amend_then_uses(mode: str, auth: Kalsh
         client = make_client(auth, base_url=server.base_url, **client_args(mode))
         if mode == "sync":
             with client:
-                client.connect()
+                warm_up(client)
                 amend_order(client, "o1", body())
         else:
 
             async def run() -> None:
                 async with client:
-                    await client.aconnect()
+                    await warm_up_async(client)
                     await amend_order_async(client, "o1", body())
 
             asyncio.run(run())
@@ -64,6 +66,6 @@ def test_connect_reports_a_key_the_exchange_refuses(key_files: dict[str, KeyFile
     stranger = KalshiAuth("stranger", load_private_key(key_files["ed25519"].path))
     with serve(exchange) as server:
         with make_client(auth, base_url=server.base_url) as client:
-            client.connect()  # the real 404 of the local exchange
+            warm_up(client)  # the real 404 of the local exchange
         with make_client(stranger, base_url=server.base_url) as client, pytest.raises(AuthenticationFailed):
-            client.connect()
+            warm_up(client)
