@@ -395,6 +395,13 @@ def check_amend_arguments(order_id: object, body: object, subaccount: object = U
         raise KalshiConfigError(
             f"order_id is {len(order_id)} characters: not an exchange order id (at most {MAX_ORDER_ID_CHARS})"
         )
+    expiry = body.expiration_time
+    if not isinstance(expiry, Unset) and (
+        not isinstance(expiry, int) or isinstance(expiry, bool) or expiry < 0
+    ):
+        raise KalshiConfigError(
+            f"expiration_time must be Unix seconds (an int; 0 removes the expiry), got {expiry!r}"
+        )
     if not isinstance(subaccount, Unset) and (
         not isinstance(subaccount, int)
         or isinstance(subaccount, bool)

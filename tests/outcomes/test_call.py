@@ -162,6 +162,9 @@ def test_only_generated_operations_are_accepted(ed_auth: KalshiAuth) -> None:
         ("ord-1", {}, 10**30, "subaccount"),
         ("x" * 100_000, {}, None, "order_id is 100000 characters"),
         ("..", {}, None, "order_id must be"),
+        ("ord-1", {"expiration_time": -5}, None, "expiration_time must be"),
+        ("ord-1", {"expiration_time": True}, None, "expiration_time must be"),
+        ("ord-1", {"expiration_time": 1.5}, None, "expiration_time must be"),
         (
             "ord-1",
             {"client_order_id": "c-1", "updated_client_order_id": "c-1"},
