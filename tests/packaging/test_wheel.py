@@ -16,13 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT_S = 240
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    # No PYTHONPATH: a fresh venv must see only what was installed into it (a path to the
+    # repository would make pip take the project as installed already).
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **extra}
+
+
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [str(arg) for arg in args],
         capture_output=True,
         text=True,
         timeout=STEP_TIMEOUT_S,
-        env=env,
+        env=clean_env() if env is None else env,
         check=False,
     )
     assert done.returncode == 0, (
@@ -89,7 +95,7 @@ def test_the_local_exchange_extra_runs_the_demo_from_the_installed_wheel(wheel: 
         f"{wheel}[local-exchange]",
     )
     # Run from elsewhere, so nothing is imported from the repository itself.
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env = clean_env()
     demo = subprocess.run(
         [str(bin_dir / "python"), "-m", "kalshi_amend.demo"],
         capture_output=True,
