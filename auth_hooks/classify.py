@@ -162,12 +162,51 @@ def model_problem(instance: object, where: str = "") -> str | None:
     included). An unknown value of an optional enum stays a plain string, as
     ``from_dict`` leaves it: the exchange may add values before the spec has them.
     """
-    cls = type(instance)
-    for name, hint in field_hints(cls).items():
-        problem = _value_problem(getattr(instance, name), hint, f"{where}{name}")
+    for name, allowed, refuse_bool, hint in _plan(type(instance)):
+        value = getattr(instance, name)
+        if allowed is not None:  # a plain type or a union of plain types: one isinstance
+            if isinstance(value, allowed) and not (refuse_bool and type(value) is bool):
+                continue
+            return f"with {where}{name} of JSON type {_json_type(value)}"
+        problem = _value_problem(value, hint, f"{where}{name}")
         if problem:
             return problem
     return None
+
+
+# Per model class, per field: (name, the types a plain field allows or None for a
+# nested model or list, whether a bool must be refused where an int is allowed, hint).
+_Step = tuple[str, "tuple[type, ...] | None", bool, Any]
+_PLANS: dict[type, list[_Step]] = {}
+
+
+def _plan(cls: type) -> list[_Step]:
+    """How to check each field of ``cls``, worked out once: the check runs on every 2xx."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = []
+        for name, hint in field_hints(cls).items():
+            origin = typing.get_origin(hint)
+            options = (
+                typing.get_args(hint) if origin is typing.Union or origin is types.UnionType else (hint,)
+            )
+            plain = all(
+                isinstance(option, type) and typing.get_origin(option) is None and not attrs.has(option)
+                for option in options
+            )
+            if not plain:
+                plan.append((name, None, False, hint))
+                continue
+            allowed: set[type] = set(options)
+            for option in options:
+                if issubclass(option, enum.Enum):
+                    allowed.add(str)  # an unknown value of an optional enum stays a string
+                if option is float:
+                    allowed.add(int)
+            plan.append((name, tuple(allowed), bool not in options, hint))
+        with _HINTS_LOCK:
+            _PLANS[cls] = plan
+    return plan
 
 
 def field_hints(cls: type) -> dict[str, Any]:

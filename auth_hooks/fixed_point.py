@@ -20,6 +20,9 @@ COUNT_PLACES = 2
 # so that "00000.56" is refused rather than sent.
 WIRE_PRICE = re.compile(r"0\.[0-9]{2,4}")
 WIRE_COUNT = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]{1,2})?")
+# The same, above zero (checked on every amend: a regex, not a Decimal).
+_WIRE_PRICE_ABOVE_ZERO = re.compile(r"0\.(?!0+$)[0-9]{2,4}")
+_WIRE_COUNT_ABOVE_ZERO = re.compile(r"(?!0+(\.0+)?$)(0|[1-9][0-9]*)(\.[0-9]{1,2})?")
 # Plain decimal notation only: no sign, exponent, NaN, Infinity or underscores.
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 
@@ -64,7 +67,7 @@ def format_count(count: str | Decimal | int) -> str:
 
 def check_wire_price(value: object) -> str:
     """``value`` if it is a canonical price string for a request (0 < P < 1, 2-4 decimals)."""
-    if not isinstance(value, str) or not WIRE_PRICE.fullmatch(value) or not Decimal(value):
+    if not isinstance(value, str) or not _WIRE_PRICE_ABOVE_ZERO.fullmatch(value):
         raise KalshiConfigError(
             f"price must be a fixed-point string of dollars, 0 < P < 1 with 2-4 decimals, "
             f"such as 0.5600 (format_price makes one), got {value!r}"
@@ -74,7 +77,7 @@ def check_wire_price(value: object) -> str:
 
 def check_wire_count(value: object) -> str:
     """``value`` if it is a canonical count string for a request (> 0, up to 2 decimals)."""
-    if not isinstance(value, str) or not WIRE_COUNT.fullmatch(value) or not Decimal(value):
+    if not isinstance(value, str) or not _WIRE_COUNT_ABOVE_ZERO.fullmatch(value):
         raise KalshiConfigError(
             f"count must be a fixed-point string greater than 0 with up to 2 decimals, "
             f"such as 10.00 (format_count makes one), got {value!r}"
