@@ -53,9 +53,9 @@ METHOD = """
   (RSA, TLS, through the proxy), each at its own moment {stagger} s apart: the first amend
   its new client sends, {steady} amends back to back, then one after {idle:g} s without a
   request, by when the proxy has closed the idle connection as an edge does. "ours-warm"
-  calls client.connect() (a Get Order of a missing order: a read) once made, and again
-  whenever it has sent nothing for 4 s, as a bot keeps a connection warm. The CA file is
-  certifi's bundle plus the bench CA: loading it costs what a production bundle costs.
+  calls auth_hooks.warm_up(client) (a Get Order of a missing order: a read) once made,
+  and again whenever it has sent nothing for 4 s, as a bot keeps a connection warm. The
+  CA file is certifi's bundle plus the bench CA: loading it costs what production's does.
 - Keys are fresh for each run: RSA-2048 PKCS#1 PEM and Ed25519 PKCS#8 PEM.
 """
 LATENCY_STAGGER_S = 0.3

@@ -58,7 +58,7 @@ CLIENTS: tuple[Client, ...] = (
     ),
     Client(
         "ours-warm",
-        "ours: amend_order after the client's warm-up",
+        "ours: amend_order, warm_up(client) first and after 4 s idle",
         "bench.ours:warmed",
         matrix=False,
         latency=True,

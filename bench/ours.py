@@ -56,22 +56,23 @@ def raw(ctx: Context) -> SyncOp:
 
 
 def warmed(ctx: Context) -> SyncOp:
-    """The README's call on a client warmed with client.connect(), and kept warm as a bot
-    would: connect() again whenever no request has gone out for KEEP_WARM_AFTER_S."""
+    """The README's call on a client warmed with auth_hooks.warm_up, and kept warm as a bot
+    would: warm_up again whenever no request has gone out for KEEP_WARM_AFTER_S."""
+    import auth_hooks
     from auth_hooks import amend_order
 
+    warm_up = getattr(auth_hooks, "warm_up", None)
+    if warm_up is None:
+        raise Unavailable("this tree has no warm-up (auth_hooks.warm_up)")
     client = _client(ctx)
-    connect = getattr(client, "connect", None)
-    if connect is None:
-        raise Unavailable("this tree's client has no warm-up (client.connect())")
-    connect()
+    warm_up(client)
     last_used = [time.monotonic()]
 
     def keep_warm() -> None:
         while True:
             time.sleep(0.25)
             if time.monotonic() - last_used[0] >= KEEP_WARM_AFTER_S:
-                connect()
+                warm_up(client)
                 last_used[0] = time.monotonic()
 
     threading.Thread(target=keep_warm, name="keep-warm", daemon=True).start()
