@@ -74,14 +74,16 @@ def make_client(
     the request may have left, is an ``httpx.TransportError`` (OutcomeUnknown for an amend).
 
     TLS and proxies as httpx's ``trust_env``: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY /
-    NO_PROXY and SSL_CERT_FILE / SSL_CERT_DIR are read once, when the first pool is
-    built, unless ``trust_env=False``. ``verify`` is True, False, an ``ssl.SSLContext``,
+    NO_PROXY are read when the first pool is built, SSL_CERT_FILE / SSL_CERT_DIR by
+    make_client (the CAs are loaded then, not on the first amend), unless
+    ``trust_env=False``. ``verify`` is True, False, an ``ssl.SSLContext``,
     or the path of a PEM file (or directory) of CA certificates; it applies through a
     ``proxy`` too.
 
-    Async requests use aiohttp (through httpx-aiohttp's package) when it is installed
-    (it holds up far better with many requests in flight) and httpx's own pool
-    otherwise; ``async_backend`` "aiohttp" or "httpx" chooses. A ``transport`` or
+    Async requests need httpx-aiohttp (they go through aiohttp, which holds up far
+    better with many requests in flight); without it, the first async request raises
+    KalshiConfigError saying so, unless ``async_backend="httpx"`` asks for httpx's own
+    pool. Sync requests need only httpx. A ``transport`` or
     ``async_transport`` you pass is used as it is: none of the above applies to it.
     ``httpx_args`` go to both httpx clients.
     """
@@ -110,7 +112,7 @@ def make_client(
     if deadline is not None and (isinstance(deadline, bool) or not deadline > 0):
         raise KalshiConfigError(f"deadline must be a positive number of seconds, got {deadline!r}")
     _check_verify(verify)
-    return KalshiClient(
+    client = KalshiClient(
         base_url=resolve_base_url(env, base_url),
         token=auth.key_id,
         prefix="",
@@ -129,6 +131,11 @@ def make_client(
         limits=limits,
         async_backend=async_backend,
     )
+    if transport is None or async_transport is None:
+        # The CA bundle (30-60 ms to load) is read now, at start-up, not on the critical
+        # path of the first amend; a CA file that cannot be used fails here too.
+        client.tls_context()
+    return client
 
 
 def _check_verify(verify: object) -> None:
@@ -332,7 +339,7 @@ class KalshiClient(AuthenticatedClient):
 
     def _transport_args(self) -> dict[str, Any]:
         return {
-            "ssl_context": self._tls(),
+            "ssl_context": self.tls_context(),
             "proxy": self._proxy_for_base_url(),
             "limits": self._limits,
             "bounds": self._bounds,
@@ -360,16 +367,18 @@ class KalshiClient(AuthenticatedClient):
                 import httpx_aiohttp  # noqa: F401  (installing it opts in to aiohttp)
 
                 from .aiohttp_transport import AiohttpTransport
-            except ImportError:  # optional: httpx's own pool works, but slows with many in flight
-                if self._async_backend == "aiohttp":
-                    raise KalshiConfigError(
-                        "async_backend='aiohttp' needs httpx-aiohttp: pip install httpx-aiohttp"
-                    ) from None
-            else:
-                return AiohttpTransport(**self._transport_args())
+            except ImportError:
+                # Async needs it: httpx's own pool is several times slower per amend with
+                # many in flight than sync (make bench). Choosing it must be explicit.
+                raise KalshiConfigError(
+                    "async requests need httpx-aiohttp (pip install httpx-aiohttp); "
+                    "make_client(async_backend='httpx') uses httpx's own pool instead, "
+                    "which is much slower with many amends in flight"
+                ) from None
+            return AiohttpTransport(**self._transport_args())
         return AsyncBoundedHTTPTransport(**self._transport_args())
 
-    def _tls(self) -> ssl.SSLContext:
+    def tls_context(self) -> ssl.SSLContext:
         """The TLS context of both pools, made once (loading a CA bundle takes 30-60 ms).
 
         A plain-http base URL (loopback only) never does TLS, and loading the CA bundle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from kalshi_trade_api.models import AmendOrderV2Request, AmendOrderV2Response, B
 from auth_hooks import (
     KalshiAuth,
     KalshiConfigError,
+    NotSent,
     OutcomeUnknown,
     Rejected,
     amend_order,
@@ -253,3 +255,25 @@ def test_a_ca_file_that_holds_no_certificate_is_refused_by_make_client(
     auth = KalshiAuth("kid", key_files["ed25519"].path)
     with pytest.raises(KalshiConfigError, match="not a PEM file of CA certificates"):
         make_client(auth, base_url="https://127.0.0.1:9/trade-api/v2", verify=str(not_pem))
+
+
+def test_async_without_httpx_aiohttp_says_so_before_sending(
+    key_files: dict[str, KeyFiles], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx's own async pool is several times slower than sync with many in flight: async
+    # needs httpx-aiohttp, or an explicit async_backend="httpx".
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # import fails as if not installed
+    auth = KalshiAuth("kid", key_files["ed25519"].path)
+
+    async def run(backend: str = "auto") -> None:
+        async with make_client(
+            auth, base_url="http://127.0.0.1:9/trade-api/v2", async_backend=backend
+        ) as client:
+            await amend_order_async(
+                client, "ord-1", AmendOrderV2Request("T", BookSide.BID, "0.5600", "10.00")
+            )
+
+    with pytest.raises(KalshiConfigError, match="pip install httpx-aiohttp"):
+        asyncio.run(run())
+    with pytest.raises(NotSent):  # chosen explicitly: httpx's pool is used (nothing listens)
+        asyncio.run(run("httpx"))
