@@ -70,8 +70,14 @@ CLIENTS: tuple[Client, ...] = (
         in_flight=32,
     ),
     Client(
+        "ours-async-bare",
+        "ours: amend_order_async, httpx-aiohttp not installed",
+        "bench.ours:async_bare",
+        in_flight=32,
+    ),
+    Client(
         "ours-async-httpx",
-        "ours: amend_order_async, httpx's own pool (no httpx-aiohttp)",
+        "ours: amend_order_async, async_backend='httpx' (opt-in)",
         "bench.ours:async_httpx",
         in_flight=32,
     ),

@@ -6,12 +6,13 @@ import base64
 import http.client
 import json
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import COUNT, ORDER_ID, PRICE, TICKER, V2_BODY, V2_PATH, Context, Unavailable
+from bench.common import COUNT, ORDER_ID, PRICE, REFUSED, TICKER, V2_BODY, V2_PATH, Context, Unavailable
 from bench.measure import AsyncOp, SyncOp
 
 # Below the 5 s after which the bench's proxy (an edge) closes an idle connection.
@@ -104,8 +105,24 @@ def async_aiohttp(ctx: Context) -> AsyncOp:
 
 
 def async_httpx(ctx: Context) -> AsyncOp:
-    # What a user has without httpx-aiohttp: make_client falls back to this pool.
+    # httpx's own pool, which make_client uses only when asked: async_backend="httpx".
     return _async(ctx, "httpx")
+
+
+def async_bare(ctx: Context) -> AsyncOp:
+    """The README's async call where httpx-aiohttp is not installed (default backend)."""
+    sys.modules["httpx_aiohttp"] = None  # type: ignore[assignment]  # this process: as if not installed
+    from auth_hooks import KalshiConfigError
+
+    amend_async = _async(ctx, "auto")
+
+    async def amend() -> object:
+        try:
+            return await amend_async()
+        except KalshiConfigError as exc:
+            raise Unavailable(f"{REFUSED}: {exc}") from None
+
+    return amend
 
 
 def signer(ctx: Context) -> Callable[[bytes], bytes]:

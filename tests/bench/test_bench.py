@@ -10,15 +10,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bench import server as server_module
-from bench.common import KEY_FILES, KEY_IDS, REPO, V2_PATH, Context
+from bench.common import KEY_FILES, KEY_IDS, REFUSED, REPO, V2_PATH, Context
 from bench.keys import write_keys
 from bench.ours import signer, stdlib
-from bench.report import targets
+from bench.report import Cells, targets
 from bench.server import check_signature, load_public_keys
 
 
@@ -88,14 +89,17 @@ def test_the_proxy_delays_and_closes_idle_connections(keys_dir: Path, ports: dic
 
 
 def test_targets_compare_the_right_cells() -> None:
-    def cell(*round_medians: float) -> dict[str, list[float]]:
+    def cell(*round_medians: float) -> dict[str, Any]:
         return {"samples_ns": list(round_medians), "round_medians_ns": list(round_medians)}
 
-    cells = {
+    cells: Cells = {
         "ours": {"rsa/http": cell(1000, 1000), "ed25519/http": cell(400, 400)},
         "ours-raw": {"rsa/http": cell(990, 960), "ed25519/http": cell(300, 300)},
         "official": {"rsa/http": cell(1400, 1400)},
         "ours-async": {"rsa/http": cell(300, 300)},
+        "ours-async-bare": {
+            "rsa/http": {"unavailable": f"{REFUSED}: async requests need httpx-aiohttp (pip)"}
+        },
     }
     latency = {"ours-warm": {"first_ns": 22e6, "idle_ns": 30e6, "p99_ns": 21e6}}
     found = {t.text: t for t in targets(cells, latency, rtt_ms=20)}
@@ -106,6 +110,8 @@ def test_targets_compare_the_right_cells() -> None:
     assert found["official / ours, sequential, rsa/http"].verdict == "PASS"
     assert found["official / ours, sequential, ed25519/http"].verdict == "N/A "
     assert found["ours sync / ours async 32 in flight (httpx-aiohttp), per amend, rsa/http"].verdict == "PASS"
+    refused = found["async without httpx-aiohttp never slower than sync: ours sync / ours async, rsa/http"]
+    assert (refused.verdict, refused.detail) == ("PASS", f"{REFUSED}: async requests need httpx-aiohttp")
     assert found["ours with warm-up, first amend, in round trips"].verdict == "PASS"
     assert found["ours with warm-up, after 10 s idle, in round trips"].verdict == "FAIL"
 
