@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from local_exchange import Exchange, RunningServer, serve
 
-from .support import AmendApi, FakeClock, TestKey
+from .support import AmendApi, FakeClock, TestKey, trusting
 
 MARKET = "KXTEST-26NOV-A"  # linear_cent
 TAPERED = "KXTEST-26NOV-TAPER"  # tapered_deci_cent
@@ -53,7 +53,8 @@ def exchange(clock: FakeClock, alice_key: TestKey, bob_key: TestKey, carol_key: 
 
 @pytest.fixture
 def server(exchange: Exchange) -> Iterator[RunningServer]:
-    with serve(exchange) as running:
+    # HTTPS, as the real exchange: every client here trusts its throwaway CA.
+    with serve(exchange, tls=True) as running:
         yield running
     # A response that broke the spec, or an unhandled exception, is a bug in the exchange.
     assert exchange.server_errors == []
@@ -61,5 +62,5 @@ def server(exchange: Exchange) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def api(server: RunningServer) -> Iterator[AmendApi]:
-    with httpx.Client(timeout=5.0) as client:
+    with httpx.Client(timeout=5.0, verify=trusting(server)) as client:
         yield AmendApi(server, client)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,13 @@ class AmendApi:
         stamp = ts_ms if ts_ms is not None else self.now_ms()
         headers = signed_headers(key, method_signed, path, stamp)
         return self.client.get(self.server.root_url + path + query, headers=headers)
+
+
+def trusting(server: RunningServer) -> ssl.SSLContext | bool:
+    """A TLS context trusting the server's throwaway CA (plain http: verification is moot)."""
+    if server.ca_path is None:
+        return True
+    return ssl.create_default_context(cafile=str(server.ca_path))
 
 
 def server_now_ms(server: RunningServer) -> int:

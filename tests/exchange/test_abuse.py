@@ -93,8 +93,12 @@ def test_a_body_over_the_cap_is_refused_and_the_connection_closed(
 
 
 def raw_connection(server: RunningServer) -> socket.socket:
+    """A socket to the server, TLS-wrapped when it serves HTTPS: what goes on it is raw."""
     sock = socket.create_connection((server.host, server.port), timeout=SOCKET_TIMEOUT_S)
-    return sock
+    if server.ca_path is None:
+        return sock
+    context = ssl.create_default_context(cafile=str(server.ca_path))
+    return context.wrap_socket(sock, server_hostname=server.host)
 
 
 def read_until_closed(sock: socket.socket) -> bytes:

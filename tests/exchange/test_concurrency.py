@@ -12,7 +12,7 @@ import httpx
 from local_exchange import Exchange, OrderStatus, RunningServer
 
 from .conftest import MARKET, TAPERED
-from .support import TestKey, amend_path, signed_headers
+from .support import TestKey, amend_path, signed_headers, trusting
 
 D = Decimal
 
@@ -44,7 +44,7 @@ async def test_fifty_concurrent_crossing_amends_fill_exactly_the_liquidity(
     seeder = threading.Thread(target=seed_elsewhere)
     seeder.start()
     try:
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        async with httpx.AsyncClient(timeout=10.0, verify=trusting(server)) as client:
             responses = await asyncio.gather(
                 *(amend(client, server, key, order_id, body) for key, order_id in bids)
             )
@@ -88,7 +88,7 @@ async def test_concurrent_amends_of_one_order_apply_one_at_a_time(
         }
         for n in range(1, 51)
     ]
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    async with httpx.AsyncClient(timeout=10.0, verify=trusting(server)) as client:
         responses = await asyncio.gather(*(amend(client, server, alice_key, order_id, b) for b in bodies))
 
     assert [r.status_code for r in responses] == [200] * 50

@@ -17,14 +17,14 @@ from auth_hooks import KalshiAuth, KalshiClient, make_client
 from local_exchange import Exchange, RunningServer
 
 from .conftest import MARKET
-from .support import FakeClock, TestKey, amend_path
+from .support import FakeClock, TestKey, amend_path, trusting
 
 
 @pytest.fixture
 def client(server: RunningServer, clock: FakeClock, alice_key: TestKey) -> Iterator[KalshiClient]:
     """alice's RSA key; the client's clock is the exchange's (both frozen)."""
     auth = KalshiAuth(alice_key.key_id, alice_key.private_key, clock=clock)
-    with make_client(auth, base_url=server.base_url) as client:
+    with make_client(auth, base_url=server.base_url, verify=trusting(server)) as client:
         yield client
 
 
@@ -69,7 +69,7 @@ def test_a_skewed_exchange_clock_is_learned_from_date_and_signed_again(
     exchange.clock_offset_s = 40.0  # the exchange runs 40 s ahead of the client
     order_id = exchange.place_order("alice", MARKET, "bid", "0.40", "3")
     auth = KalshiAuth(alice_key.key_id, alice_key.private_key, clock=clock)
-    with make_client(auth, base_url=server.base_url) as client:
+    with make_client(auth, base_url=server.base_url, verify=trusting(server)) as client:
         response = amend_order_v2.sync_detailed(order_id, client=client, body=amend_body("0.40", "2"))
     assert response.status_code == 200
     # The first attempt was refused (401, not applied), the second accepted: two POSTs.

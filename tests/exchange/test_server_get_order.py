@@ -16,7 +16,7 @@ from auth_hooks import KalshiAuth, KalshiClient, make_client
 from local_exchange import AppliedAmend, Exchange, RunningServer
 
 from .conftest import DECI, MARKET
-from .support import T0, AmendApi, FakeClock, TestKey, error_code
+from .support import T0, AmendApi, FakeClock, TestKey, error_code, trusting
 
 D = Decimal
 CREATED = "2026-11-18T21:46:40.000Z"  # T0
@@ -202,7 +202,7 @@ def test_reads_cost_no_write_tokens_and_read_only_keys_may_read(
 @pytest.fixture
 def client(server: RunningServer, clock: FakeClock, alice_key: TestKey) -> Iterator[KalshiClient]:
     auth = KalshiAuth(alice_key.key_id, alice_key.private_key, clock=clock)
-    with make_client(auth, base_url=server.base_url) as client:
+    with make_client(auth, base_url=server.base_url, verify=trusting(server)) as client:
         yield client
 
 

@@ -64,8 +64,12 @@ def test_connect_reports_a_key_the_exchange_refuses(key_files: dict[str, KeyFile
     exchange.add_account("known", key_files["ed25519"].public_pem)
     auth = KalshiAuth("known", load_private_key(key_files["ed25519"].path))
     stranger = KalshiAuth("stranger", load_private_key(key_files["ed25519"].path))
-    with serve(exchange) as server:
-        with make_client(auth, base_url=server.base_url) as client:
-            warm_up(client)  # the real 404 of the local exchange
-        with make_client(stranger, base_url=server.base_url) as client, pytest.raises(AuthenticationFailed):
+    with serve(exchange, tls=True) as server:
+        assert server.ca_path is not None
+        with make_client(auth, base_url=server.base_url, verify=server.ca_path) as client:
+            warm_up(client)  # the real 404 of the local exchange, over TLS
+        with (
+            make_client(stranger, base_url=server.base_url, verify=server.ca_path) as client,
+            pytest.raises(AuthenticationFailed),
+        ):
             warm_up(client)
