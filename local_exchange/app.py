@@ -216,6 +216,7 @@ class _Api:
             return _Answer(400, nested_error("invalid_parameters", problem.message), body)
         try:
             amend_request = amend_request_from_body(payload)
+            refuse_unmodelled_query(request, AMEND_QUERY)
         except InvalidParameters as error:
             return _Answer(error.status, error.body(), body)
 
@@ -251,6 +252,8 @@ class _Api:
                 return _Answer(400, bare_error(problem.message))
             return _Answer(404, nested_error("not_found", problem.message))
         try:
+            # Query parameters are not refused here: Get Order documents no 400, and an
+            # unknown one cannot change what a read does.
             order = self._exchange.read_order(key.account, request.path_params["order_id"])
         except NotFound as error:
             return _Answer(error.status, error.body())
@@ -366,6 +369,21 @@ def _integer_fields_with_a_point(payload: object, integer_fields: frozenset[str]
 # the right type. The fields themselves come from AmendRequest: what the engine consumes
 # is by definition what the exchange models.
 _CONVERT: dict[str, Callable[[Any], Any]] = {"side": Side, "price": Decimal, "count": Decimal}
+
+
+# The query parameters the amend handler reads (`subaccount`, above).
+AMEND_QUERY = ("subaccount",)
+
+
+def refuse_unmodelled_query(request: Request, modelled: tuple[str, ...]) -> None:
+    """A query parameter the exchange has no semantics for is refused, not ignored: the
+    spec may add one (a dry run, say) whose silent absence would change the outcome."""
+    for name in request.query_params:
+        if name not in modelled:
+            raise InvalidParameters(
+                f"{name}: the local exchange does not model this query parameter, so it refuses"
+                f" the request rather than ignore it (it models {', '.join(modelled)})"
+            )
 
 
 def modelled_amend_fields() -> tuple[str, ...]:

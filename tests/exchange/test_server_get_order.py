@@ -262,3 +262,13 @@ def test_an_ask_that_takes_pays_for_no(
     maker = read(api, bid, bob_key)
     assert (maker["status"], maker["maker_fill_cost_dollars"]) == ("executed", "0.900000")
     assert maker["maker_fees_dollars"] == "0.000000"  # this market charges no maker fees
+
+
+def test_an_amend_query_parameter_the_exchange_does_not_model_is_refused_not_ignored(
+    api: AmendApi, exchange: Exchange, alice_key: TestKey
+) -> None:
+    order_id = exchange.place_order("alice", MARKET, "bid", "0.40", "3")
+    amended = api.amend(order_id, amend_body("0.40", "2"), key=alice_key, subaccount="0&dry_run=true")
+    assert amended.status_code == 400
+    assert "dry_run" in amended.text
+    assert exchange.applied_amends(order_id) == []
