@@ -34,8 +34,8 @@ def _settle() -> None:
     gc.freeze()
 
 
-def time_sync(op: SyncOp, budget: Budget) -> list[int]:
-    """Per-op durations in ns of `op()` called back to back."""
+def time_sync(op: SyncOp, budget: Budget, pause_s: float = 0.0) -> list[int]:
+    """Per-op durations in ns of `op()` called back to back, or `pause_s` apart (untimed)."""
     clock = time.perf_counter_ns
     stop = clock() + int(budget.warmup_seconds * 1e9)
     done = 0
@@ -47,6 +47,8 @@ def time_sync(op: SyncOp, budget: Budget) -> list[int]:
     stop = clock() + int(budget.seconds * 1e9)
     end = 0
     while len(samples) < budget.min_ops or end < stop:
+        if pause_s:
+            time.sleep(pause_s)
         start = clock()
         op()
         end = clock()

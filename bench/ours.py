@@ -41,6 +41,18 @@ def recommended(ctx: Context) -> SyncOp:
     return lambda: amend_order(client, ORDER_ID, _body())
 
 
+def presigned(ctx: Context) -> SyncOp:
+    from auth_hooks import KalshiAuth, amend_order, load_private_key, make_client
+
+    if ctx.key_kind != "rsa":
+        raise Unavailable(
+            "presign applies to RSA keys only (an Ed25519 signature is cheaper than the hand-off)"
+        )
+    auth = KalshiAuth(ctx.key_id, load_private_key(ctx.key_path), presign=True)
+    client = make_client(auth, base_url=ctx.base_url, verify=ctx.ca_path if ctx.tls else True)
+    return lambda: amend_order(client, ORDER_ID, _body())
+
+
 def raw(ctx: Context) -> SyncOp:
     from kalshi_trade_api.api.orders import amend_order_v2
     from kalshi_trade_api.models import AmendOrderV2Response

@@ -96,6 +96,10 @@ def targets(cells: Cells, latency: dict[str, dict[str, Any]], rtt_ms: float) -> 
             found.append(Target(text, None, True, 1.0, why.split(" (")[0], shown="refused"))
         else:
             found.append(_ratio(text, f"ours:{cell}", f"ours-async-bare:{cell}", cells, 1.0, True))
+    for cell in ("rsa/http", "rsa/tls"):
+        # Not an issue target: whether opt-in pre-signing earns its keep (else remove it).
+        text = f"ours paced / ours presign=True paced (3 ms idle), {cell}"
+        found.append(_ratio(text, f"ours-paced:{cell}", f"ours-presign:{cell}", cells, 1.0, True))
     warm = latency.get("ours-warm", {})
     for case, key in (("first amend", "first_ns"), ("after 10 s idle", "idle_ns"), ("steady p99", "p99_ns")):
         text = f"ours with warm-up, {case}, in round trips"

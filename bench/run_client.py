@@ -59,7 +59,7 @@ def _guarded(run: Any) -> dict[str, Any]:
 def run_cell(client: Client, ctx: Context, budget: Budget) -> dict[str, Any]:
     if client.in_flight:
         return _guarded(lambda: {"samples_ns": asyncio.run(_run_async(client, ctx, budget))})
-    return _guarded(lambda: {"samples_ns": time_sync(_setup(client)(ctx), budget)})
+    return _guarded(lambda: {"samples_ns": time_sync(_setup(client)(ctx), budget, client.pause_s)})
 
 
 def run_latency(client: Client, ctx: Context, start_at: float, steady: int, idle_s: float) -> dict[str, Any]:
