@@ -38,8 +38,6 @@ DEFAULT_CONNECT_RETRIES = 2
 # base URL without it would reach other paths (and their 404s look like "order not found").
 API_BASE_PATH = "/trade-api/v2"
 ASYNC_BACKENDS = ("auto", "aiohttp", "httpx")
-# The order connect() reads to open a connection: Kalshi's order ids are UUIDs, so this
-# one does not exist, and reading it changes nothing.
 
 Verify = bool | str | os.PathLike[str] | ssl.SSLContext
 
