@@ -44,8 +44,8 @@ MAYBE_APPLIED = "it may have been applied; nothing was re-sent"
 NOTHING_CHANGED = "a read changes nothing at the exchange; it may be sent again"
 # Methods that change nothing at the exchange (RFC 9110 "safe" methods).
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# A request that was answered with one of these asked for a write the exchange may
-# have carried out before failing (every 5xx, and anything that is no HTTP status).
+# The statuses the generated code can read (it builds an HTTPStatus from the code): any
+# other, such as Cloudflare's 520, is classified by the response hook instead.
 _IANA_STATUSES = frozenset(status.value for status in HTTPStatus)
 # Set on requests whose answer auth_hooks.call classifies itself (the hook then only
 # guards what the generated code would crash on).
