@@ -236,6 +236,10 @@ def _hide_if_random(match: re.Match[str]) -> str:
 
 
 _BEGIN_LINE = re.compile(rb"^-----BEGIN ([A-Z0-9 ]{1,40})-----[ \t]*\r?$", re.MULTILINE)
+# A BEGIN or END marker however mangled (dashes miscounted, lower case), but with its
+# dashes: base64 key material holds "begin" or "end" by chance often enough.
+_DASHED_BEGIN = re.compile(rb"-{2,}[ \t]*BEGIN", re.IGNORECASE)
+_DASHED_END = re.compile(rb"-{2,}[ \t]*END", re.IGNORECASE)
 
 
 def _normalized(pem: bytes) -> bytes:
@@ -252,12 +256,12 @@ def _structure_problem(pem: bytes) -> str | None:
     """What is wrong with the PEM's framing, named without quoting it; None if it looks right."""
     begin = _BEGIN_LINE.search(pem)
     if begin is None:
-        if b"BEGIN" in pem.upper():
+        if _DASHED_BEGIN.search(pem):
             return (
                 "the PEM's BEGIN line is malformed: it must read exactly "
                 "'-----BEGIN <TYPE> PRIVATE KEY-----' (five dashes each side) on a line of its own"
             )
-        if b"END" in pem.upper():
+        if _DASHED_END.search(pem):
             return "no BEGIN line: the PEM's first line ('-----BEGIN ... PRIVATE KEY-----') is missing"
         if _looks_like_key_material(pem.decode("ascii", "replace")):
             return _NOT_A_PATH_NOR_PEM

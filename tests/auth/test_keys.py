@@ -317,3 +317,16 @@ def test_a_key_id_that_cannot_go_in_a_header_is_refused_at_construction(
 def test_an_ordinary_key_id_is_kept_as_is(key_files: dict[str, KeyFiles]) -> None:
     key_id = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
     assert KalshiAuth(key_id, load_private_key(key_files["ed25519"].path)).key_id == key_id
+
+
+@pytest.mark.parametrize("word", ["End", "bEgIn", "end"])
+def test_key_material_that_happens_to_spell_begin_or_end_is_still_key_material(
+    key_files: dict[str, KeyFiles], word: str
+) -> None:
+    # Base64 holds these letters by chance; only a dashed marker is a BEGIN or END line.
+    body_lines = key_files["rsa_pkcs1"].pem.decode().splitlines()[1:-1]
+    body_lines[3] = body_lines[3][:30] + word + body_lines[3][30 + len(word) :]
+    with pytest.raises(KalshiKeyError, match="looks like key material") as caught:
+        load_private_key("\n".join(body_lines))
+    for line in body_lines:
+        assert line[:20] not in str(caught.value)
