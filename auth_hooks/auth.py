@@ -197,6 +197,36 @@ class KalshiAuth(httpx.Auth):
         """:meth:`record_headers_arrival` for an ``httpx.AsyncClient`` (hooks there are awaited)."""
         _note_headers_at(response, self.server_clock.local_s())
 
+    # -- for senders that do not go through httpx's auth flow (auth_hooks.lane) ---
+
+    def signature_for(self, method: str, path: str, *, fresh: bool = False) -> tuple[int, str]:
+        """A timestamp and signature for ``METHOD path`` (``fresh``: none prepared ahead)."""
+        signed = self._sign_now(method, path) if fresh else self._timestamp_and_signature(method, path)
+        self._log_signed(method, path, signed[0])
+        return signed
+
+    async def signature_for_async(self, method: str, path: str, *, fresh: bool = False) -> tuple[int, str]:
+        """:meth:`signature_for` in async code (an RSA signature is made off the event loop)."""
+        if fresh:
+            signed = await self._sign_now_async(method, path)
+        else:
+            signed = await self._timestamp_and_signature_async(method, path)
+        self._log_signed(method, path, signed[0])
+        return signed
+
+    def answer_arrived(
+        self, response: httpx.Response, sent_at: float, received_at: float, *, resent: bool = False
+    ) -> bool:
+        """Learns the clock offset from an answer whose headers arrived at ``received_at``.
+
+        True when the exchange refused our timestamp: sign afresh and send once more, as
+        the auth flows do (never again after that one resend, ``resent=True``).
+        """
+        if resent:
+            self._observe(response, sent_at, received_at)
+            return False
+        return self._needs_resend(response, sent_at, received_at)
+
     # -- pieces shared by both flows ----------------------------------------------
 
     def _timestamp_and_signature(self, method: str, path: str) -> tuple[int, str]:
@@ -234,9 +264,13 @@ class KalshiAuth(httpx.Auth):
 
     def _apply(self, request: httpx.Request, path: str, timestamp: int, signature: str) -> None:
         request.headers.update(signature_headers(self.key_id, timestamp, signature))
+        self._log_signed(request.method, path, timestamp)
+
+    @staticmethod
+    def _log_signed(method: str, path: str, timestamp: int) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             # Never the signature: with the timestamp it would be replayable.
-            logger.debug("signed %s %s at %d", request.method, path, timestamp)
+            logger.debug("signed %s %s at %d", method, path, timestamp)
 
     def _headers_at(self, response: httpx.Response) -> float:
         at = response.extensions.get(HEADERS_AT)

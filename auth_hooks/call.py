@@ -49,6 +49,7 @@ from .classify import (
     outcome_for_unexpected,
     outcome_for_unreadable,
 )
+from .client import KalshiClient
 from .errors import KalshiConfigError, KalshiError, ReadFailed, RequestOutcome, preview
 from .transports import DEADLINE_EXTENSION
 
@@ -118,22 +119,35 @@ def call_with_retry(
     operation: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], retry: ReadRetry
 ) -> Answer[Any]:
     endpoint, client, request_kwargs = _prepare(operation, args, kwargs)
-    if retry.deadline is not None:  # every attempt ends by the caller's one deadline
-        request_kwargs["extensions"][DEADLINE_EXTENSION] = retry.deadline
-    http = client.get_httpx_client()
-    request = _build(http, request_kwargs)
+    route = client.sync_route() if isinstance(client, KalshiClient) else None
+    prepared = route[0].prepare(request_kwargs) if route is not None else None
+    if route is not None and prepared is not None:
+        lane, pool = route
+        method = _check_url_size(prepared.method, prepared.url_bytes)
+
+        def send() -> httpx.Response:
+            return lane.send(pool, prepared, retry.deadline)
+
+    else:
+        http = client.get_httpx_client()
+        request = _build(http, request_kwargs, retry)
+        method = request.method
+
+        def send() -> httpx.Response:
+            return http.send(request)
+
     attempt = 1
     while True:
         try:
             try:
-                response = http.send(request)
+                response = send()
             except KalshiError:
                 raise
             except Exception as exc:
-                raise _failure(exc, request.method) from exc
-            return endpoint.answer(client, response)
+                raise _failure(exc, method) from exc
+            return endpoint.answer(client, response, method)
         except RequestOutcome as outcome:
-            delay = _retry_delay(outcome, request.method, attempt, retry)
+            delay = _retry_delay(outcome, method, attempt, retry)
         time.sleep(delay)
         attempt += 1
 
@@ -142,22 +156,35 @@ async def call_with_retry_async(
     operation: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], retry: ReadRetry
 ) -> Answer[Any]:
     endpoint, client, request_kwargs = _prepare(operation, args, kwargs)
-    if retry.deadline is not None:  # every attempt ends by the caller's one deadline
-        request_kwargs["extensions"][DEADLINE_EXTENSION] = retry.deadline
-    http = client.get_async_httpx_client()
-    request = _build(http, request_kwargs)
+    route = client.async_route() if isinstance(client, KalshiClient) else None
+    prepared = route[0].prepare(request_kwargs) if route is not None else None
+    if route is not None and prepared is not None:
+        lane, pool = route
+        method = _check_url_size(prepared.method, prepared.url_bytes)
+
+        async def send() -> httpx.Response:
+            return await lane.send_async(pool, prepared, retry.deadline)
+
+    else:
+        http = client.get_async_httpx_client()
+        request = _build(http, request_kwargs, retry)
+        method = request.method
+
+        async def send() -> httpx.Response:
+            return await http.send(request)
+
     attempt = 1
     while True:
         try:
             try:
-                response = await http.send(request)
+                response = await send()
             except KalshiError:
                 raise
             except Exception as exc:
-                raise _failure(exc, request.method) from exc
-            return endpoint.answer(client, response)
+                raise _failure(exc, method) from exc
+            return endpoint.answer(client, response, method)
         except RequestOutcome as outcome:
-            delay = _retry_delay(outcome, request.method, attempt, retry)
+            delay = _retry_delay(outcome, method, attempt, retry)
         import asyncio  # here: importing it costs sync-only bots start-up time
 
         await asyncio.sleep(delay)
@@ -175,9 +202,8 @@ class _Endpoint:
     get_kwargs: Callable[..., dict[str, Any]]
     parse: Callable[..., Any]
 
-    def answer(self, client: AuthenticatedClient, response: httpx.Response) -> Answer[Any]:
+    def answer(self, client: AuthenticatedClient, response: httpx.Response, method: str) -> Answer[Any]:
         status = response.status_code
-        method = response.request.method
         if not 200 <= status < 300:
             raise outcome_for_status(status, response.content, method=method)
         try:
@@ -229,22 +255,33 @@ def _prepare(
         request_kwargs = endpoint.get_kwargs(*args, **kwargs)
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         raise KalshiConfigError(f"{endpoint.name}: bad arguments: {type(exc).__name__}: {exc}") from None
-    request_kwargs["extensions"] = {CLASSIFIED_BY_CALLER: True}
     return endpoint, client, request_kwargs
 
 
-def _build(http: httpx.Client | httpx.AsyncClient, request_kwargs: dict[str, Any]) -> httpx.Request:
+def _build(
+    http: httpx.Client | httpx.AsyncClient, request_kwargs: dict[str, Any], retry: ReadRetry
+) -> httpx.Request:
+    """The httpx request (for a client without a direct route), every attempt bounded by
+    the caller's one deadline."""
+    request_kwargs["extensions"] = {CLASSIFIED_BY_CALLER: True}
+    if retry.deadline is not None:
+        request_kwargs["extensions"][DEADLINE_EXTENSION] = retry.deadline
     try:
         request = http.build_request(**request_kwargs)
     except (TypeError, ValueError, httpx.InvalidURL) as exc:  # a Decimal in a body, a URL too long
         raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
-    size = len(request.url.raw_path) + len(request.url.raw_host)
+    _check_url_size(request.method, len(request.url.raw_path) + len(request.url.raw_host))
+    return request
+
+
+def _check_url_size(method: str, size: int) -> str:
+    """``method``, once the URL is known to fit what servers accept."""
     if size > MAX_URL_BYTES:
         raise KalshiConfigError(
             f"request URL is {size} bytes, more than the {MAX_URL_BYTES} servers accept "
             f"(an id that is not the exchange's?)"
         )
-    return request
+    return method
 
 
 def _with_enum_members(model: Any, where: str) -> Any:

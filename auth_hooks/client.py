@@ -8,7 +8,7 @@ import ssl
 import sys
 import threading
 from collections.abc import AsyncGenerator
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 from attrs import define, field
@@ -19,8 +19,13 @@ from .classify import aread_and_check, read_and_check
 from .errors import KalshiConfigError
 from .httpcore_transport import AsyncBoundedHTTPTransport, BoundedHTTPTransport
 from .httpx_clients import LeanAsyncClient, LeanClient
+from .lane import AsyncWireTransport, Lane, WireTransport
 from .signing import KEY_HEADER
 from .transports import DEFAULT_LIMITS, DEFAULT_MAX_RESPONSE_BYTES, Bounds
+from .wire import Origin, WirePool
+
+if TYPE_CHECKING:
+    from .wire_async import AsyncWirePool
 
 # The spec's production and demo servers (openapi.yaml `servers`; a test keeps them in step).
 ENVIRONMENTS = {
@@ -268,19 +273,62 @@ class KalshiClient(AuthenticatedClient):
     _closers: list[AsyncGenerator[None, None]] = field(factory=list, init=False, repr=False)
     _closing: set[Any] = field(factory=set, init=False, repr=False)  # aclose tasks started by __exit__
     _built_async: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    # The direct routes (auth_hooks.lane) of the httpx clients built here, with their pools.
+    _sync_route: tuple[httpx.Client, Lane, WirePool] | None = field(default=None, init=False, repr=False)
+    _async_route: tuple[httpx.AsyncClient, Lane, AsyncWirePool] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def get_httpx_client(self) -> httpx.Client:
         if self._client is None:
             with self._build_lock:
                 if self._client is None:
-                    self._client = LeanClient(
-                        transport=self._transport or BoundedHTTPTransport(**self._transport_args()),
+                    pool = None if self._transport is not None else self._wire_pool(WirePool)
+                    transport = self._transport or (
+                        WireTransport(pool, self._origin_url())
+                        if pool is not None
+                        else BoundedHTTPTransport(**self._transport_args())
+                    )
+                    client = LeanClient(
+                        transport=transport,
                         # The auth's hook first: it times the headers' arrival for the clock
                         # estimate before read_and_check reads the (maybe slow) body.
                         event_hooks={"response": [self._auth.record_headers_arrival, read_and_check]},
                         **self._common_args(),
                     )
+                    if pool is not None and not self._httpx_args:
+                        self._sync_route = (client, Lane(client, self._auth, pool.origin.host_header), pool)
+                    self._client = client
         return self._client
+
+    def sync_route(self) -> tuple[Lane, WirePool] | None:
+        """The direct route of the sync httpx client, when it is the one built here with
+        a pool of our own (see :mod:`auth_hooks.lane`); None: send through httpx."""
+        http = self.get_httpx_client()
+        route = self._sync_route
+        return (route[1], route[2]) if route is not None and route[0] is http else None
+
+    def async_route(self) -> tuple[Lane, AsyncWirePool] | None:
+        """:meth:`sync_route` for the async httpx client (of the running event loop)."""
+        http = self.get_async_httpx_client()
+        route = self._async_route
+        return (route[1], route[2]) if route is not None and route[0] is http else None
+
+    def _origin_url(self) -> httpx.URL:
+        return httpx.URL(self._base_url)
+
+    def _wire_pool(self, kind: Any) -> Any:
+        """A pool of ``kind`` (WirePool or AsyncWirePool) for the base URL; None with a proxy,
+        which only httpcore's and aiohttp's pools can go through."""
+        if self._proxy_for_base_url() is not None:
+            return None
+        return kind(
+            Origin(self._origin_url(), self.tls_context()),
+            limits=self._limits,
+            bounds=self._bounds,
+            connect_retries=self._connect_retries,
+            clock=self._auth.server_clock.local_s,
+        )
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         loop = _running_loop()
@@ -291,11 +339,20 @@ class KalshiClient(AuthenticatedClient):
             if loop is not None and self._async_loop is not None and loop is not self._async_loop:
                 self._leave_loop()
             if self._async_client is None:
-                self._async_client = self._built_async = LeanAsyncClient(
-                    transport=self._async_transport or self._default_async_transport(),
+                pool = None if self._async_transport is not None else self._default_async_pool()
+                transport = self._async_transport or (
+                    AsyncWireTransport(pool, self._origin_url())
+                    if pool is not None
+                    else self._default_async_transport()
+                )
+                client = LeanAsyncClient(
+                    transport=transport,
                     event_hooks={"response": [self._auth.arecord_headers_arrival, aread_and_check]},
                     **self._common_args(),
                 )
+                if pool is not None and not self._httpx_args:
+                    self._async_route = (client, Lane(client, self._auth, pool.origin.host_header), pool)
+                self._async_client = self._built_async = client
                 if loop is not None:
                     self._close_at_loop_end(self._async_client)
             elif loop is not None and self._async_loop is None and self._async_client is self._built_async:
@@ -358,6 +415,15 @@ class KalshiClient(AuthenticatedClient):
             "trust_env": self._trust_env,
             **self._httpx_args,
         }
+
+    def _default_async_pool(self) -> AsyncWirePool | None:
+        """The asyncio pool of our own ("auto", no proxy), or None for httpx's or aiohttp's."""
+        if self._async_backend != "auto":
+            return None
+        from .wire_async import AsyncWirePool  # here: sync-only bots never import asyncio
+
+        pool: AsyncWirePool | None = self._wire_pool(AsyncWirePool)
+        return pool
 
     def _default_async_transport(self) -> httpx.AsyncBaseTransport:
         if self._async_backend != "httpx":

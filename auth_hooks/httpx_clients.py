@@ -31,7 +31,7 @@ URL_CACHE_SIZE = 1024
 _CacheKey = str | tuple[str, tuple[tuple[str, Any], ...]]
 
 
-def _cache_key(url: object, params: object) -> _CacheKey | None:
+def cache_key(url: object, params: object) -> _CacheKey | None:
     """A key for a relative URL and a flat query dict of str/int values; None if uncacheable."""
     if not isinstance(url, str):
         return None
@@ -54,7 +54,7 @@ class _UrlCache:
         self, build: Callable[..., httpx.Request], method: str, url: httpx.URL | str, kwargs: dict[str, Any]
     ) -> httpx.Request:
         """``build(method, url, **kwargs)`` with the absolute URL of a (path, query) seen before."""
-        key = _cache_key(url, kwargs.get("params"))
+        key = cache_key(url, kwargs.get("params"))
         if key is None:
             return build(method, url, **kwargs)
         cached = self._urls.get(key)

@@ -279,7 +279,9 @@ def decoding(headers: Headers, limit: int) -> tuple[Headers, Decoder | None]:
 
 
 DEFAULT_BOUNDS = Bounds()
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+# As many kept alive as may be open: a bot with 32 amends in flight would otherwise close
+# and reopen (a TLS handshake each) every connection past the 20th after each burst.
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0)
 
 
 # -- connect retries ---------------------------------------------------------------------

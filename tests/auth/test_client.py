@@ -28,6 +28,7 @@ from auth_hooks import (
 from auth_hooks.auth import HEADERS_AT
 from auth_hooks.client import resolve_base_url
 from auth_hooks.httpcore_transport import BoundedHTTPTransport
+from auth_hooks.lane import WireTransport
 from tests.support.keys import KeyFiles
 from tests.support.verifying_server import Received, Reply, SignatureCheckingServer
 
@@ -147,8 +148,8 @@ def test_safe_defaults(key_files: dict[str, KeyFiles]) -> None:
     assert client.timeout.read is not None and client.timeout.read <= 30
     assert client.timeout.connect is not None and client.timeout.connect <= 10
     transport = client._transport
-    assert isinstance(transport, BoundedHTTPTransport)
-    ssl_context = transport._pool._ssl_context
+    assert isinstance(transport, WireTransport)
+    ssl_context = transport.pool.origin.tls
     assert ssl_context is not None
     assert ssl_context.verify_mode == ssl.CERT_REQUIRED
     assert ssl_context.check_hostname is True
@@ -156,9 +157,16 @@ def test_safe_defaults(key_files: dict[str, KeyFiles]) -> None:
 
 def test_verify_false_must_be_spelled_out(key_files: dict[str, KeyFiles]) -> None:
     client = make_client(_auth(key_files, "ed25519"), env="demo", verify=False).get_httpx_client()
-    assert isinstance(client._transport, BoundedHTTPTransport)
-    ssl_context = client._transport._pool._ssl_context
+    assert isinstance(client._transport, WireTransport)
+    ssl_context = client._transport.pool.origin.tls
     assert ssl_context is not None and ssl_context.verify_mode == ssl.CERT_NONE
+    # Through a proxy (httpcore's pool) too.
+    proxied = make_client(
+        _auth(key_files, "ed25519"), env="demo", verify=False, proxy="http://127.0.0.1:3128"
+    ).get_httpx_client()
+    assert isinstance(proxied._transport, BoundedHTTPTransport)
+    proxied_context = proxied._transport._pool._ssl_context
+    assert proxied_context is not None and proxied_context.verify_mode == ssl.CERT_NONE
 
 
 @pytest.mark.parametrize(
@@ -205,9 +213,9 @@ def test_a_loopback_http_client_would_refuse_any_tls_peer(key_files: dict[str, K
     # the context still requires a certificate and a matching host name, and trusts no CA.
     client = make_client(_auth(key_files, "ed25519"), base_url="http://127.0.0.1:1/trade-api/v2")
     transport = client.get_httpx_client()._transport
-    assert isinstance(transport, BoundedHTTPTransport)
-    context = transport._pool._ssl_context
-    assert context is not None
+    assert isinstance(transport, WireTransport)
+    assert transport.pool.origin.tls is None  # plain http: the pool never does TLS
+    context = client.tls_context()  # what a pool through a proxy would get
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True
     assert context.get_ca_certs() == []
@@ -260,20 +268,24 @@ def test_a_ca_file_that_holds_no_certificate_is_refused_by_make_client(
 def test_async_without_httpx_aiohttp_says_so_before_sending(
     key_files: dict[str, KeyFiles], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # httpx's own async pool is several times slower than sync with many in flight: async
-    # needs httpx-aiohttp, or an explicit async_backend="httpx".
+    # Async runs on the pool of our own (auth_hooks.wire_async) with nothing installed but
+    # the vendored packages. Through a proxy it needs httpx-aiohttp (httpx's own async
+    # pool is several times slower than sync with many in flight), or an explicit
+    # async_backend="httpx".
     monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # import fails as if not installed
     auth = KalshiAuth("kid", key_files["ed25519"].path)
 
-    async def run(backend: str = "auto") -> None:
+    async def run(proxy: str | None = None, backend: str = "auto") -> None:
         async with make_client(
-            auth, base_url="http://127.0.0.1:9/trade-api/v2", async_backend=backend
+            auth, base_url="http://127.0.0.1:9/trade-api/v2", proxy=proxy, async_backend=backend
         ) as client:
             await amend_order_async(
                 client, "ord-1", AmendOrderV2Request("T", BookSide.BID, "0.5600", "10.00")
             )
 
-    with pytest.raises(KalshiConfigError, match="pip install httpx-aiohttp"):
+    with pytest.raises(NotSent):  # our own pool (nothing listens)
         asyncio.run(run())
+    with pytest.raises(KalshiConfigError, match="pip install httpx-aiohttp"):
+        asyncio.run(run("http://127.0.0.1:9"))
     with pytest.raises(NotSent):  # chosen explicitly: httpx's pool is used (nothing listens)
-        asyncio.run(run("httpx"))
+        asyncio.run(run("http://127.0.0.1:9", "httpx"))

@@ -10,9 +10,9 @@ from kalshi_trade_api.models import AmendOrderV2Request, AmendOrderV2Response, B
 
 from auth_hooks import KalshiAuth, amend_order, amend_order_async, make_client
 
-# "sync": httpx.Client; "aiohttp": the default async transport (httpx-aiohttp);
+# "sync", "async": make_client's defaults (our own pools); "aiohttp": async_backend="aiohttp";
 # "httpx-async": httpx's own async pool (async_transport=httpx.AsyncHTTPTransport()).
-MODES = ("sync", "aiohttp", "httpx-async")
+MODES = ("sync", "async", "aiohttp", "httpx-async")
 
 
 def body(**changes: Any) -> AmendOrderV2Request:
@@ -51,6 +51,8 @@ def amend(
         raise ValueError(mode)
     if mode == "httpx-async":
         kwargs["async_transport"] = httpx.AsyncHTTPTransport(retries=connect_retries)
+    if mode == "aiohttp":
+        kwargs["async_backend"] = "aiohttp"
 
     async def run() -> list[AmendOrderV2Response]:
         client = make_client(auth, base_url=base_url, connect_retries=connect_retries, **kwargs)

@@ -173,17 +173,19 @@ def pool_of_one(mode: str) -> dict[str, Any]:
         return {"async_transport": AiohttpTransport(limits=httpx.Limits(max_connections=1))}
     if mode == "httpx-async":
         return {"async_transport": httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))}
-    return {"transport": httpx.HTTPTransport(limits=httpx.Limits(max_connections=1))}
+    if mode == "httpx-sync":
+        return {"transport": httpx.HTTPTransport(limits=httpx.Limits(max_connections=1))}
+    return {"limits": httpx.Limits(max_connections=1)}  # make_client's own pools
 
 
-@pytest.mark.parametrize("mode", ["sync", "aiohttp", "httpx-async"])
+@pytest.mark.parametrize("mode", ["sync", "httpx-sync", "async", "aiohttp", "httpx-async"])
 def test_waiting_too_long_for_a_pooled_connection_is_not_sent(ed_auth: KalshiAuth, mode: str) -> None:
     # One amend holds the only connection (the server stalls); the second waits for the
     # pool, times out, and must be NotSent: the server never sees it.
     timeout = httpx.Timeout(3.0, pool=0.2)
     with FaultyServer(fs.stall(1.0)) as server:
         client = make_client(ed_auth, base_url=server.base_url, timeout=timeout, **pool_of_one(mode))
-        if mode == "sync":
+        if mode in ("sync", "httpx-sync"):
             first = threading.Thread(target=lambda: amend_order(client, "ord-1", body()))
             first.start()
             assert server.wait_for_posts(1)

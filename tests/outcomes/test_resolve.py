@@ -331,7 +331,7 @@ def test_order_closed_and_not_applied_are_outcomes_not_unknown() -> None:
     assert not issubclass(OrderClosed, OutcomeUnknown)
 
 
-@pytest.mark.parametrize("mode", ["sync", "aiohttp", "httpx-async"])
+@pytest.mark.parametrize("mode", ["sync", "async", "aiohttp", "httpx-async"])
 def test_one_deadline_bounds_the_whole_resolution_even_a_read_in_flight(
     ed_auth: KalshiAuth, mode: str
 ) -> None:
@@ -346,7 +346,7 @@ def test_one_deadline_bounds_the_whole_resolution_even_a_read_in_flight(
         else:
 
             async def run() -> AmendResolution:
-                backend = "aiohttp" if mode == "aiohttp" else "httpx"
+                backend = {"async": "auto", "aiohttp": "aiohttp"}.get(mode, "httpx")
                 async with make_client(ed_auth, base_url=server.base_url, async_backend=backend) as client:
                     return await resolve_amend_async(client, outcome, deadline_s=1.0)
 

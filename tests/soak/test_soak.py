@@ -63,7 +63,7 @@ TLS_ORDERS = 40  # per test over TLS: the same faults, seen through TLS
 ATTEMPTS_PER_ORDER = 3
 SYNC_THREADS = 8
 ASYNC_TASKS = 24
-ASYNC_BACKENDS = ("aiohttp", "httpx")  # orders alternate between the two async pools
+ASYNC_BACKENDS = ("auto", "aiohttp", "httpx")  # orders alternate between the three async pools
 # Short, so that a DELAY fault costs little; a pass-through amend slower than this on a
 # loaded box only turns into one more unknown outcome, which the judge handles.
 TIMEOUT = httpx.Timeout(2.5)

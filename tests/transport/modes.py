@@ -10,14 +10,15 @@ from kalshi_trade_api.models import AmendOrderV2Response
 from auth_hooks import KalshiAuth, amend_order, amend_order_async, make_client
 from tests.outcomes.helpers import body
 
-# "sync": httpx.Client; "httpx-async": httpx.AsyncClient on httpcore;
-# "aiohttp": httpx.AsyncClient on aiohttp (make_client's default when it is installed).
-MODES = ("sync", "httpx-async", "aiohttp")
+# "sync" and "async": make_client's defaults, our own pools (auth_hooks.wire, wire_async);
+# "httpx-async": httpx.AsyncClient on httpcore; "aiohttp": httpx.AsyncClient on aiohttp.
+MODES = ("sync", "async", "httpx-async", "aiohttp")
 ASYNC_MODES = MODES[1:]
+_BACKENDS = {"sync": "auto", "async": "auto", "httpx-async": "httpx", "aiohttp": "aiohttp"}
 
 
 def client_args(mode: str) -> dict[str, Any]:
-    return {} if mode == "sync" else {"async_backend": "httpx" if mode == "httpx-async" else "aiohttp"}
+    return {"async_backend": _BACKENDS[mode]}
 
 
 def amend(

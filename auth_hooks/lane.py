@@ -1,0 +1,267 @@
+"""The direct route to a make_client client's own connection pool, and httpx's way in to it.
+
+:class:`Lane` is how :mod:`auth_hooks.call` sends: it takes what the generated
+``_get_kwargs`` returns and writes the very request httpx would send (the client's
+headers, httpx's JSON encoding, the URL httpx builds), signed by the client's
+:class:`~auth_hooks.auth.KalshiAuth`, on the client's :class:`~auth_hooks.wire.WirePool`.
+httpx's client layer (its Request, URL and Headers objects, the auth and event-hook
+machinery) costs about as much per amend as the loopback round trip itself; this route
+skips it and does what the auth flow and the response hooks do (signing, learning the
+exchange's clock from ``Date``, one re-send after ``401 header_timestamp_expired``).
+
+:class:`WireTransport` / :class:`AsyncWireTransport` put the same pool under the
+client's httpx clients, so a generated function called directly shares the
+connections (and :func:`~auth_hooks.warmup.warm_up` warms both routes at once).
+
+The route is taken only where it sends exactly what httpx would: on the client
+make_client built (not one given to ``set_httpx_client``), without a proxy or a
+``transport`` of yours, without cookies, and for JSON or byte bodies (a form or
+multipart body goes through httpx). Everything else goes through httpx unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from . import http11
+from .errors import KalshiConfigError
+from .http11 import RawAnswer
+from .httpx_clients import cache_key
+from .signing import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, path_to_sign
+from .transports import DEADLINE_EXTENSION, NotSentUnsupported
+from .wire import Timeouts, WirePool
+
+if TYPE_CHECKING:
+    from .auth import KalshiAuth
+    from .wire_async import AsyncWirePool
+
+logger = logging.getLogger("auth_hooks")
+
+# httpx's own encoding of ``json=`` (httpx._content.encode_json), so both routes send the same bytes.
+encode_json = partial(json.dumps, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# What generated ``_get_kwargs`` may return that this route sends as httpx would.
+_SUPPORTED = frozenset({"method", "url", "params", "json", "content", "headers", "extensions"})
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+# Distinct (path, query) pairs remembered; a bot amending many orders recycles them.
+TARGET_CACHE_SIZE = 1024
+
+
+class Prepared:
+    """A request ready to sign: its head without the signature lines, and its body."""
+
+    __slots__ = ("body", "head", "method", "path", "url_bytes")
+
+    def __init__(self, method: str, path: str, head: bytes, body: bytes, url_bytes: int) -> None:
+        self.method = method
+        self.path = path  # what is signed: the path as sent, without the query
+        self.head = head
+        self.body = body
+        self.url_bytes = url_bytes
+
+
+class Lane:
+    """The direct route of one httpx client made by make_client (sync; see :class:`AsyncLane`)."""
+
+    def __init__(self, http: httpx.Client | httpx.AsyncClient, auth: KalshiAuth, host_header: bytes) -> None:
+        self._http = http
+        self._auth = auth
+        self._host_header = host_header
+        self._key_line = f"{KEY_HEADER}: {auth.key_id}\r\n{TIMESTAMP_HEADER}: ".encode("ascii")
+        self._targets: dict[Any, tuple[bytes, str] | None] = {}
+        self._timeout: tuple[httpx.Timeout, Timeouts] | None = None
+        # The hooks make_client installed: hooks added since (the CLI's -v, a user's
+        # tracing) would be skipped here, so their requests go through httpx instead.
+        self._hooks = {name: list(hooks) for name, hooks in http.event_hooks.items()}
+
+    def prepare(self, kwargs: dict[str, Any]) -> Prepared | None:
+        """The request of generated ``_get_kwargs`` output, or None when only httpx can send it.
+
+        Arguments that cannot be encoded raise KalshiConfigError: nothing was sent.
+        """
+        http = self._http
+        if not kwargs.keys() <= _SUPPORTED or http.cookies or http.event_hooks != self._hooks:
+            return None
+        method = kwargs["method"].upper()
+        found = self._target(method, kwargs["url"], kwargs.get("params"))
+        if found is None:
+            return None
+        target, path = found
+        body = _body(kwargs)
+        own = kwargs.get("headers") or {}
+        try:
+            headers = [(b"Host", self._host_header)]
+            overridden = {name.lower().encode("ascii") for name in own}
+            headers += [(name, value) for name, value in http.headers.raw if name.lower() not in overridden]
+            headers += [(name.encode("ascii"), str(value).encode("ascii")) for name, value in own.items()]
+            if body or method in _WITH_BODY:
+                headers.append((b"Content-Length", b"%d" % len(body)))
+            head = http11.encode_head(method, target, headers)
+        except (UnicodeEncodeError, http11.UnsendableHeader) as exc:
+            raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
+        return Prepared(method, path, head, body, len(target) + len(self._host_header))
+
+    def _target(self, method: str, url: Any, params: Any) -> tuple[bytes, str] | None:
+        """The request target (path and query, encoded as httpx encodes them) and the path to
+        sign; built by httpx once per (url, params) and remembered. None: not this pool's origin."""
+        key = cache_key(url, params)
+        if key is not None and key in self._targets:
+            return self._targets[key]
+        try:
+            built = self._http.build_request(method, url, params=params).url
+        except (TypeError, ValueError, httpx.InvalidURL) as exc:
+            raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
+        base = self._http.base_url
+        same_origin = (built.scheme, built.raw_host, built.port) == (base.scheme, base.raw_host, base.port)
+        result = (built.raw_path, path_to_sign(built)) if same_origin else None
+        if key is not None:
+            if len(self._targets) >= TARGET_CACHE_SIZE:
+                self._targets.clear()  # rare; cheaper and simpler than LRU bookkeeping
+            self._targets[key] = result
+        return result
+
+    def timeouts(self) -> Timeouts:
+        """The httpx client's timeouts (``with_timeout`` changes them in place)."""
+        timeout = self._http.timeout
+        cached = self._timeout
+        if cached is None or cached[0] is not timeout:
+            cached = self._timeout = (timeout, Timeouts(timeout.as_dict()))
+        return cached[1]
+
+    def request_bytes(self, prepared: Prepared, timestamp: int, signature: str) -> bytes:
+        # The key id is printable ASCII (KalshiAuth checks it), the rest digits and base64.
+        return b"%s%d\r\n%s: %s\r\n\r\n%s" % (
+            prepared.head + self._key_line,
+            timestamp,
+            SIGNATURE_HEADER.encode("ascii"),
+            signature.encode("ascii"),
+            prepared.body,
+        )
+
+    def send(self, pool: WirePool, prepared: Prepared, until: float | None) -> httpx.Response:
+        """Signs and sends; once more, signed afresh, if the exchange refused the timestamp."""
+        auth = self._auth
+        resent = False
+        while True:
+            timestamp, signature = auth.signature_for(prepared.method, prepared.path, fresh=resent)
+            sent_at = auth.server_clock.local_s()
+            data = self.request_bytes(prepared, timestamp, signature)
+            answer = pool.send(data, prepared.method, self.timeouts(), until)
+            response = self._response(prepared, answer)
+            if not auth.answer_arrived(response, sent_at, answer.head_at, resent=resent) or resent:
+                return response
+            resent = True
+
+    async def send_async(
+        self, pool: AsyncWirePool, prepared: Prepared, until: float | None
+    ) -> httpx.Response:
+        """The async twin of :meth:`send`."""
+        auth = self._auth
+        resent = False
+        while True:
+            timestamp, signature = await auth.signature_for_async(
+                prepared.method, prepared.path, fresh=resent
+            )
+            sent_at = auth.server_clock.local_s()
+            data = self.request_bytes(prepared, timestamp, signature)
+            answer = await pool.send(data, prepared.method, self.timeouts(), until)
+            response = self._response(prepared, answer)
+            if not auth.answer_arrived(response, sent_at, answer.head_at, resent=resent) or resent:
+                return response
+            resent = True
+
+    def _response(self, prepared: Prepared, answer: RawAnswer) -> httpx.Response:
+        if logger.isEnabledFor(logging.DEBUG):  # as httpx logs its requests; headers never
+            logger.debug("HTTP %s %s -> %d", prepared.method, prepared.path, answer.status)
+        return to_response(answer)
+
+
+def _body(kwargs: dict[str, Any]) -> bytes:
+    content = kwargs.get("content")
+    if kwargs.get("json") is not None:
+        try:
+            return encode_json(kwargs["json"]).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # a Decimal, a NaN
+            raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
+    if content is None:
+        return b""
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    if isinstance(content, bytes):
+        return content
+    raise KalshiConfigError(f"request cannot be encoded: content of type {type(content).__name__}")
+
+
+def to_response(answer: RawAnswer, *, for_httpx: bool = False) -> httpx.Response:
+    """The answer as an httpx response, its body read; ``for_httpx``: as a stream, which
+    httpx's client reads itself (it times ``elapsed`` by that read)."""
+    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": answer.reason}
+    if for_httpx:
+        stream = httpx.ByteStream(answer.body)
+        return httpx.Response(answer.status, headers=answer.headers, stream=stream, extensions=extensions)
+    return httpx.Response(answer.status, headers=answer.headers, content=answer.body, extensions=extensions)
+
+
+# -- httpx's way in -----------------------------------------------------------------------
+
+
+def request_bytes(request: httpx.Request, origin_url: httpx.URL) -> bytes:
+    """An httpx request as bytes on the wire; refused (nothing sent) unless for ``origin_url``."""
+    url = request.url
+    if (url.scheme, url.raw_host, url.port) != (origin_url.scheme, origin_url.raw_host, origin_url.port):
+        raise NotSentUnsupported(
+            f"this client's pool connects to {origin_url.scheme}://{origin_url.host} only, "
+            f"not {url.scheme}://{url.host}; nothing was sent"
+        )
+    body = request.content
+    headers = [
+        (name, value)
+        for name, value in request.headers.raw
+        if name.lower() not in (b"content-length", b"transfer-encoding")
+    ]
+    if body or request.method in _WITH_BODY:
+        headers.append((b"Content-Length", b"%d" % len(body)))
+    return http11.encode_head(request.method, url.raw_path, headers) + b"\r\n" + body
+
+
+def _request_args(request: httpx.Request) -> tuple[Timeouts, float | None]:
+    extensions = request.extensions
+    return Timeouts(extensions.get("timeout") or {}), extensions.get(DEADLINE_EXTENSION)
+
+
+class WireTransport(httpx.BaseTransport):
+    """An httpx transport on a :class:`~auth_hooks.wire.WirePool` (bodies read whole, bounded)."""
+
+    def __init__(self, pool: WirePool, origin_url: httpx.URL) -> None:
+        self.pool = pool
+        self._origin_url = origin_url
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        data = request_bytes(request, self._origin_url)
+        timeouts, until = _request_args(request)
+        return to_response(self.pool.send(data, request.method, timeouts, until), for_httpx=True)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class AsyncWireTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`WireTransport`."""
+
+    def __init__(self, pool: AsyncWirePool, origin_url: httpx.URL) -> None:
+        self.pool = pool
+        self._origin_url = origin_url
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        data = request_bytes(request, self._origin_url)
+        timeouts, until = _request_args(request)
+        return to_response(await self.pool.send(data, request.method, timeouts, until), for_httpx=True)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()

@@ -1,0 +1,313 @@
+"""A keep-alive HTTP/1.1 connection pool on plain sockets: one write and one read per request.
+
+Why not httpcore: on a loopback amend, httpcore + h11 + httpx's client layer cost about
+as much CPU as the exchange round trip itself (``make bench``). This pool does what an
+amend needs and nothing else: HTTP/1.1 (no HTTP/2, no proxy: a client with a proxy
+uses :mod:`auth_hooks.httpcore_transport`), request bytes written with one ``sendall``,
+the answer read whole.
+
+Where a failure happened decides its class (see :mod:`auth_hooks.transports`):
+
+* waiting for a pooled connection, connecting, DNS, the TLS handshake: a
+  :class:`~auth_hooks.transports.NeverSent` error, nothing of the request was written;
+* from the first write on: a plain ``httpx.TransportError`` subclass (the request may
+  have arrived), the request's total deadline included.
+
+A pooled connection is checked before reuse: one the server closed while it was idle
+(an edge's idle timeout) reads as readable-at-EOF and is dropped, so the request goes
+on a fresh connection instead of into a dead one. Idle connections older than
+``keepalive_expiry`` are dropped unused.
+
+Every request is bounded: its deadline (:class:`~auth_hooks.transports.Bounds`) caps
+each socket operation, the answer's head (:data:`~auth_hooks.http11.MAX_HEAD_BYTES`) and
+body (``max_response_bytes``, decoded size too) are capped as they arrive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from . import http11
+from .http11 import RawAnswer
+from .transports import (
+    Bounds,
+    ConnectFailed,
+    ConnectTimedOut,
+    PoolTimedOut,
+    certificate_error,
+    deadline_error,
+    is_past,
+    retry_delay,
+    retryable,
+    short,
+)
+
+READ_SIZE = 256 * 1024
+
+
+class Timeouts:
+    """Seconds for each step (None: no limit of its own), as ``httpx.Timeout`` gives them."""
+
+    __slots__ = ("connect", "pool", "read", "write")
+
+    def __init__(self, timeouts: dict[str, float | None]) -> None:
+        """From httpx's form: ``httpx.Timeout.as_dict()`` or a request's timeout extension."""
+        self.connect = timeouts.get("connect")
+        self.read = timeouts.get("read")
+        self.write = timeouts.get("write")
+        self.pool = timeouts.get("pool")
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"connect": self.connect, "read": self.read, "write": self.write, "pool": self.pool}
+
+
+class Origin:
+    """Where the pool connects: host, port, TLS (None for plain http), the Host header."""
+
+    __slots__ = ("host", "host_header", "port", "tls")
+
+    def __init__(self, url: httpx.URL, tls: ssl.SSLContext | None) -> None:
+        self.host = url.raw_host.decode("ascii")
+        default = 443 if url.scheme == "https" else 80
+        self.port = url.port or default
+        self.tls = tls if url.scheme == "https" else None
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        self.host_header = (shown if self.port == default else f"{shown}:{self.port}").encode("ascii")
+
+
+def seconds_left(own: float | None, deadline: float, error: Callable[[str], Exception]) -> float | None:
+    """One step's timeout: its own, or the time left before the deadline if less."""
+    if deadline == math.inf:
+        return own
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the request's deadline passed")
+    return left if own is None or left < own else own
+
+
+def deadline_for(bounds: Bounds, timeouts: Timeouts, until: float | None) -> float:
+    """The monotonic time a request must end by (inf: none)."""
+    seconds = bounds.deadline_s(timeouts.as_dict(), until)
+    return math.inf if seconds is None else time.monotonic() + seconds
+
+
+class Connection:
+    """One socket and the bytes read past the last answer (none, on a healthy connection)."""
+
+    __slots__ = ("idle_since", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.idle_since = 0.0
+
+    def is_dead(self) -> bool:
+        """True when the server closed it or sent something unasked while it was idle."""
+        sock = self.sock
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        try:
+            if hasattr(select, "poll"):
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
+                return bool(poller.poll(0))
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class WirePool:
+    """Connections to one origin, shared by threads; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        origin: Origin,
+        *,
+        limits: httpx.Limits,
+        bounds: Bounds,
+        connect_retries: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.origin = origin
+        self.bounds = bounds
+        self._max_connections = limits.max_connections or math.inf
+        self._max_idle = (
+            math.inf if limits.max_keepalive_connections is None else limits.max_keepalive_connections
+        )
+        self._expiry = limits.keepalive_expiry
+        self._retries = connect_retries
+        self._clock = clock
+        self._idle: list[Connection] = []
+        self._open = 0  # connections counted against max_connections: idle and in use
+        self._free = threading.Condition(threading.Lock())
+        self._closed = False
+
+    # -- one request ---------------------------------------------------------------------
+
+    def send(self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None) -> RawAnswer:
+        """Writes ``data`` (a whole request) and returns the whole answer."""
+        deadline = deadline_for(self.bounds, timeouts, until)
+        connection = self._acquire(timeouts, deadline)
+        reusable = False
+        try:
+            answer, reusable = self._exchange(connection, data, method, timeouts, deadline)
+        finally:
+            self._release(connection, reusable)
+        return answer
+
+    def _exchange(
+        self, connection: Connection, data: bytes, method: str, timeouts: Timeouts, deadline: float
+    ) -> tuple[RawAnswer, bool]:
+        sock = connection.sock
+        try:
+            sock.settimeout(seconds_left(timeouts.write, deadline, _deadline_passed))
+            sock.sendall(data)
+        except TimeoutError as exc:
+            raise _timeout(exc, deadline, httpx.WriteTimeout) from exc
+        except OSError as exc:
+            raise httpx.WriteError(short(exc)) from exc
+        read = _Reader(sock, timeouts.read, deadline)
+        reader = http11.AnswerReader(method, self.bounds.max_response_bytes, self._clock)
+        while not reader.feed(read()):
+            pass
+        return reader.answer(), reader.reusable
+
+    # -- the pool ------------------------------------------------------------------------
+
+    def _acquire(self, timeouts: Timeouts, deadline: float) -> Connection:
+        wait = seconds_left(timeouts.pool, deadline, PoolTimedOut)
+        give_up = math.inf if wait is None else time.monotonic() + wait
+        with self._free:
+            while True:
+                if self._closed:
+                    self._closed = False  # a closed pool is reopened by its next request
+                while self._idle:
+                    connection = self._idle.pop()  # the most recently used: the warmest
+                    if self._expired(connection) or connection.is_dead():
+                        self._discard(connection)
+                    else:
+                        return connection
+                if self._open < self._max_connections:
+                    self._open += 1
+                    break
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    raise PoolTimedOut("no connection of the pool became free in time")
+                self._free.wait(None if left == math.inf else left)
+        try:
+            return self._connect(timeouts, deadline)
+        except BaseException:
+            with self._free:
+                self._open -= 1
+                self._free.notify()
+            raise
+
+    def _release(self, connection: Connection, reusable: bool) -> None:
+        with self._free:
+            if reusable and not self._closed and len(self._idle) < self._max_idle:
+                connection.idle_since = time.monotonic()
+                self._idle.append(connection)
+            else:
+                self._discard(connection)
+            self._free.notify()
+
+    def _expired(self, connection: Any) -> bool:
+        """Idle for longer than ``keepalive_expiry``: dropped unused (an edge may close it any time)."""
+        return self._expiry is not None and time.monotonic() - connection.idle_since > self._expiry
+
+    def _discard(self, connection: Connection) -> None:
+        """Closes a connection of the pool (called with the lock held)."""
+        connection.close()
+        self._open -= 1
+
+    def close(self) -> None:
+        """Closes the idle connections; those in use close when their request ends."""
+        with self._free:
+            self._closed = True
+            while self._idle:
+                self._discard(self._idle.pop())
+            self._free.notify_all()
+
+    # -- connecting ----------------------------------------------------------------------
+
+    def _connect(self, timeouts: Timeouts, deadline: float) -> Connection:
+        attempt = 0
+        while True:
+            try:
+                return Connection(self._connect_once(timeouts, deadline))
+            except (ConnectFailed, ConnectTimedOut) as error:
+                if not retryable(error, attempt, self._retries, deadline):
+                    raise
+            time.sleep(retry_delay(attempt))
+            attempt += 1
+
+    def _connect_once(self, timeouts: Timeouts, deadline: float) -> socket.socket:
+        origin = self.origin
+        try:
+            sock = socket.create_connection(
+                (origin.host, origin.port), timeout=seconds_left(timeouts.connect, deadline, ConnectTimedOut)
+            )
+        except TimeoutError as exc:
+            raise ConnectTimedOut(f"connecting to {origin.host}:{origin.port} timed out") from exc
+        except OSError as exc:  # refused, unreachable, DNS (socket.gaierror)
+            raise ConnectFailed(f"cannot connect to {origin.host}:{origin.port}: {short(exc)}") from exc
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if origin.tls is None:
+                return sock
+            sock.settimeout(seconds_left(timeouts.connect, deadline, ConnectTimedOut))
+            return origin.tls.wrap_socket(sock, server_hostname=origin.host)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            raise certificate_error(exc.verify_message or "certificate verify failed") from exc
+        except TimeoutError as exc:
+            sock.close()
+            raise ConnectTimedOut(f"the TLS handshake with {origin.host} timed out") from exc
+        except (OSError, ValueError) as exc:
+            sock.close()
+            raise ConnectFailed(f"TLS handshake with {origin.host} failed: {short(exc)}") from exc
+        except BaseException:
+            sock.close()
+            raise
+
+
+class _Reader:
+    """Reads the next bytes of the answer, each read bounded by the read timeout and the deadline."""
+
+    __slots__ = ("_deadline", "_sock", "_timeout")
+
+    def __init__(self, sock: socket.socket, timeout: float | None, deadline: float) -> None:
+        self._sock = sock
+        self._timeout = timeout
+        self._deadline = deadline
+
+    def __call__(self) -> bytes:
+        try:
+            self._sock.settimeout(seconds_left(self._timeout, self._deadline, _deadline_passed))
+            return self._sock.recv(READ_SIZE)
+        except TimeoutError as exc:
+            raise _timeout(exc, self._deadline, httpx.ReadTimeout) from exc
+        except OSError as exc:
+            raise httpx.ReadError(short(exc)) from exc
+
+
+def _deadline_passed(_message: str) -> httpx.TimeoutException:
+    return deadline_error()
+
+
+def _timeout(exc: Exception, deadline: float, error: type[httpx.TimeoutException]) -> httpx.TimeoutException:
+    return deadline_error() if is_past(deadline) else error(short(exc))

@@ -1,0 +1,292 @@
+"""The asyncio twin of :mod:`auth_hooks.wire`: the same pool rules, on asyncio transports.
+
+Only the I/O differs: the answer is read by the same :class:`~auth_hooks.http11.AnswerReader`
+and failures are classified by the same "where did it fail" rule. A connection is an
+``asyncio.Protocol`` (no streams, no tasks per request): data arriving wakes the one
+request waiting on it, and a timer bounds each wait by the read timeout and the
+request's deadline.
+
+A request cancelled from outside (``asyncio.wait_for``, task cancellation) once written
+leaves its connection closed, never pooled: the answer may still be on its way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import select
+import socket
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from . import http11
+from .http11 import RawAnswer
+from .transports import (
+    Bounds,
+    ConnectFailed,
+    ConnectTimedOut,
+    PoolTimedOut,
+    certificate_error,
+    deadline_error,
+    is_past,
+    retry_delay,
+    retryable,
+    short,
+)
+from .wire import Origin, Timeouts, deadline_for, seconds_left
+
+
+class _Connection(asyncio.Protocol):
+    """One connection: what has arrived, and the request (if any) waiting for more."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.idle_since = 0.0
+        self._data: list[bytes] = []
+        self._eof = False
+        self._lost: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    # -- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._data.append(data)
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._lost = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- for the pool ----------------------------------------------------------------------
+
+    def is_dead(self) -> bool:
+        """True when the server closed it or sent something unasked while it was idle."""
+        if self._eof or self._data or self.transport is None or self.transport.is_closing():
+            return True
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:  # bytes (a FIN, a TLS alert) the event loop has not delivered yet
+            if hasattr(select, "poll"):
+                poller = select.poll()
+                poller.register(sock.fileno(), select.POLLIN)
+                return bool(poller.poll(0))
+            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True
+
+    def write(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._eof:
+            raise httpx.WriteError("the connection closed before the request could be written")
+        transport.write(data)
+
+    async def read(self, timeout: float | None, deadline: float) -> bytes:  # noqa: ASYNC109
+        """The bytes arrived since the last read (waiting for some), or b"" at the end of stream."""
+        if not self._data and not self._eof:
+            wait = seconds_left(timeout, deadline, _deadline_passed)
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = None if wait is None else loop.call_later(wait, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+            if waiter.result() is _EXPIRED:
+                raise deadline_error() if is_past(deadline) else httpx.ReadTimeout("timed out")
+        if self._data:
+            data = b"".join(self._data) if len(self._data) > 1 else self._data[0]
+            self._data.clear()
+            return data
+        if self._lost is not None:
+            raise httpx.ReadError(short(self._lost)) from self._lost
+        return b""
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+_EXPIRED: Any = object()
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_result(_EXPIRED)
+
+
+def _deadline_passed(_message: str) -> httpx.TimeoutException:
+    return deadline_error()
+
+
+class AsyncWirePool:
+    """Connections to one origin, used by one event loop (see :mod:`auth_hooks.wire`)."""
+
+    def __init__(
+        self,
+        origin: Origin,
+        *,
+        limits: httpx.Limits,
+        bounds: Bounds,
+        connect_retries: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.origin = origin
+        self.bounds = bounds
+        self._max_connections = limits.max_connections or math.inf
+        self._max_idle = (
+            math.inf if limits.max_keepalive_connections is None else limits.max_keepalive_connections
+        )
+        self._expiry = limits.keepalive_expiry
+        self._retries = connect_retries
+        self._clock = clock
+        self._idle: list[_Connection] = []
+        self._open = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._closed = False
+
+    async def send(
+        self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None
+    ) -> RawAnswer:
+        """Writes ``data`` (a whole request) and returns the whole answer."""
+        deadline = deadline_for(self.bounds, timeouts, until)
+        connection = await self._acquire(timeouts, deadline)
+        reusable = False
+        try:
+            connection.write(data)
+            reader = http11.AnswerReader(method, self.bounds.max_response_bytes, self._clock)
+            while not reader.feed(await connection.read(timeouts.read, deadline)):
+                pass
+            reusable = reader.reusable
+            return reader.answer()
+        finally:
+            self._release(connection, reusable)
+
+    # -- the pool ------------------------------------------------------------------------
+
+    async def _acquire(self, timeouts: Timeouts, deadline: float) -> _Connection:
+        self._closed = False  # a closed pool is reopened by its next request
+        wait = seconds_left(timeouts.pool, deadline, PoolTimedOut)
+        give_up = math.inf if wait is None else time.monotonic() + wait
+        while True:
+            while self._idle:
+                connection = self._idle.pop()  # the most recently used: the warmest
+                if self._expired(connection) or connection.is_dead():
+                    self._discard(connection)
+                else:
+                    return connection
+            if self._open < self._max_connections:
+                break
+            await self._wait_for_free(give_up)
+        self._open += 1
+        try:
+            return await self._connect(timeouts, deadline)
+        except BaseException:
+            self._open -= 1
+            self._notify()
+            raise
+
+    async def _wait_for_free(self, give_up: float) -> None:
+        left = give_up - time.monotonic()
+        if left <= 0:
+            raise PoolTimedOut("no connection of the pool became free in time")
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, None if left == math.inf else left)
+        except TimeoutError:
+            raise PoolTimedOut("no connection of the pool became free in time") from None
+        finally:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+
+    def _notify(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _release(self, connection: _Connection, reusable: bool) -> None:
+        if reusable and not self._closed and len(self._idle) < self._max_idle:
+            connection.idle_since = time.monotonic()
+            self._idle.append(connection)
+        else:
+            self._discard(connection)
+        self._notify()
+
+    def _expired(self, connection: Any) -> bool:
+        """Idle for longer than ``keepalive_expiry``: dropped unused (an edge may close it any time)."""
+        return self._expiry is not None and time.monotonic() - connection.idle_since > self._expiry
+
+    def _discard(self, connection: _Connection) -> None:
+        connection.close()
+        self._open -= 1
+
+    async def aclose(self) -> None:
+        """Closes the idle connections; those in use close when their request ends."""
+        self._closed = True
+        while self._idle:
+            self._discard(self._idle.pop())
+
+    # -- connecting ----------------------------------------------------------------------
+
+    async def _connect(self, timeouts: Timeouts, deadline: float) -> _Connection:
+        attempt = 0
+        while True:
+            try:
+                return await self._connect_once(timeouts, deadline)
+            except (ConnectFailed, ConnectTimedOut) as error:
+                if not retryable(error, attempt, self._retries, deadline):
+                    raise
+            await asyncio.sleep(retry_delay(attempt))
+            attempt += 1
+
+    async def _connect_once(self, timeouts: Timeouts, deadline: float) -> _Connection:
+        origin = self.origin
+        wait = seconds_left(timeouts.connect, deadline, ConnectTimedOut)
+        loop = asyncio.get_running_loop()
+        connection = _Connection()
+        opening = loop.create_connection(
+            lambda: connection,
+            origin.host,
+            origin.port,
+            ssl=origin.tls,
+            server_hostname=origin.host if origin.tls is not None else None,
+        )
+        try:
+            await asyncio.wait_for(opening, wait)
+        except TimeoutError as exc:
+            raise ConnectTimedOut(f"connecting to {origin.host}:{origin.port} timed out") from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise certificate_error(exc.verify_message or "certificate verify failed") from exc
+        except (OSError, ValueError) as exc:  # refused, unreachable, DNS, a failed TLS handshake
+            raise ConnectFailed(f"cannot connect to {origin.host}:{origin.port}: {short(exc)}") from exc
+        transport = connection.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection
