@@ -71,7 +71,12 @@ def encode_head(method: str, target: bytes, headers: Iterable[Header]) -> bytes:
         raise UnsendableHeader(f"the method {method[:20]!r} is not an HTTP token; nothing was sent")
     if not _TARGET.fullmatch(target):
         raise UnsendableHeader("the request target is not a percent-encoded path; nothing was sent")
-    lines = [b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target)]
+    return b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target) + encode_lines(headers)
+
+
+def encode_lines(headers: Iterable[Header]) -> bytes:
+    """Header lines, each ending in CRLF, every header checked."""
+    lines = []
     for name, value in headers:
         check_header(name, value)
         lines.append(b"%s: %s\r\n" % (name, value))

@@ -74,6 +74,8 @@ class Lane:
         self._key_line = f"{KEY_HEADER}: {auth.key_id}\r\n{TIMESTAMP_HEADER}: ".encode("ascii")
         self._targets: dict[Any, tuple[bytes, str] | None] = {}
         self._timeout: tuple[httpx.Timeout, Timeouts] | None = None
+        # The client's own header lines, checked and encoded once per distinct set.
+        self._client_lines: dict[Any, bytes] = {}
         # The hooks make_client installed: hooks added since (the CLI's -v, a user's
         # tracing) would be skipped here, so their requests go through httpx instead.
         self._hooks = {name: list(hooks) for name, hooks in http.event_hooks.items()}
@@ -94,16 +96,29 @@ class Lane:
         body = _body(kwargs)
         own = kwargs.get("headers") or {}
         try:
-            headers = [(b"Host", self._host_header)]
-            overridden = {name.lower().encode("ascii") for name in own}
-            headers += [(name, value) for name, value in http.headers.raw if name.lower() not in overridden]
-            headers += [(name.encode("ascii"), str(value).encode("ascii")) for name, value in own.items()]
+            headers = [(name.encode("ascii"), str(value).encode("ascii")) for name, value in own.items()]
             if body or method in _WITH_BODY:
                 headers.append((b"Content-Length", b"%d" % len(body)))
-            head = http11.encode_head(method, target, headers)
+            head = self._client_header_lines(own) + http11.encode_lines(headers)
         except (UnicodeEncodeError, http11.UnsendableHeader) as exc:
             raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
+        head = http11.encode_head(method, target, ()) + head
         return Prepared(method, path, head, body, len(target) + len(self._host_header))
+
+    def _client_header_lines(self, own: dict[str, Any]) -> bytes:
+        """Host and the httpx client's headers (``with_headers`` changes them in place), less
+        those the operation sets itself, as checked header lines."""
+        raw = tuple(self._http.headers.raw)
+        overridden = frozenset(name.lower() for name in own)
+        key = (raw, overridden)
+        lines = self._client_lines.get(key)
+        if lines is None:
+            kept = [(n, v) for n, v in raw if n.decode("latin-1").lower() not in overridden]
+            lines = http11.encode_lines([(b"Host", self._host_header), *kept])
+            if len(self._client_lines) >= TARGET_CACHE_SIZE:
+                self._client_lines.clear()
+            self._client_lines[key] = lines
+        return lines
 
     def _target(self, method: str, url: Any, params: Any) -> tuple[bytes, str] | None:
         """The request target (path and query, encoded as httpx encodes them) and the path to
@@ -200,10 +215,15 @@ def to_response(answer: RawAnswer, *, for_httpx: bool = False) -> httpx.Response
     """The answer as an httpx response, its body read; ``for_httpx``: as a stream, which
     httpx's client reads itself (it times ``elapsed`` by that read)."""
     extensions = {"http_version": b"HTTP/1.1", "reason_phrase": answer.reason}
-    if for_httpx:
-        stream = httpx.ByteStream(answer.body)
-        return httpx.Response(answer.status, headers=answer.headers, stream=stream, extensions=extensions)
-    return httpx.Response(answer.status, headers=answer.headers, content=answer.body, extensions=extensions)
+    stream = httpx.ByteStream(answer.body)
+    response = httpx.Response(answer.status, headers=answer.headers, stream=stream, extensions=extensions)
+    if not for_httpx:
+        # The body is here whole and already decoded: handed over as httpx keeps a read
+        # body (its ``_content``), since read() would run it through httpx's decoder chain
+        # (~8 us an answer). tests/transport/test_lane_response.py pins what this relies on.
+        response._content = answer.body
+        response.is_stream_consumed = True
+    return response
 
 
 # -- httpx's way in -----------------------------------------------------------------------

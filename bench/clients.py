@@ -79,20 +79,14 @@ CLIENTS: tuple[Client, ...] = (
     ),
     Client(
         "ours-async",
-        "ours: amend_order_async, httpx-aiohttp installed",
+        "ours: amend_order_async, the default (our asyncio pool; httpx-aiohttp not installed)",
+        "bench.ours:async_default",
+        in_flight=32,
+    ),
+    Client(
+        "ours-async-aiohttp",
+        "ours: amend_order_async, async_backend='aiohttp' (what a proxy needs)",
         "bench.ours:async_aiohttp",
-        in_flight=32,
-    ),
-    Client(
-        "ours-async-bare",
-        "ours: amend_order_async, httpx-aiohttp not installed",
-        "bench.ours:async_bare",
-        in_flight=32,
-    ),
-    Client(
-        "ours-async-httpx",
-        "ours: amend_order_async, async_backend='httpx' (opt-in)",
-        "bench.ours:async_httpx",
         in_flight=32,
     ),
     Client(

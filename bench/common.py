@@ -58,7 +58,7 @@ class Context:
         return str(self.keys_dir / CA_FILE)
 
 
-# How an async cell without httpx-aiohttp says make_client refused it (bench.ours.async_bare).
+# How an async cell without httpx-aiohttp would say make_client refused it (bench.ours.async_default).
 REFUSED = "make_client refuses it before sending"
 
 

@@ -116,13 +116,8 @@ def async_aiohttp(ctx: Context) -> AsyncOp:
     return _async(ctx, "aiohttp")
 
 
-def async_httpx(ctx: Context) -> AsyncOp:
-    # httpx's own pool, which make_client uses only when asked: async_backend="httpx".
-    return _async(ctx, "httpx")
-
-
-def async_bare(ctx: Context) -> AsyncOp:
-    """The README's async call where httpx-aiohttp is not installed (default backend)."""
+def async_default(ctx: Context) -> AsyncOp:
+    """The README's async call with only the vendored packages (httpx-aiohttp not installed)."""
     sys.modules["httpx_aiohttp"] = None  # type: ignore[assignment]  # this process: as if not installed
     from auth_hooks import KalshiConfigError
 
