@@ -27,7 +27,8 @@ from .transports import NeverSent, decoding, too_large
 # Far above any answer head of this API (Kalshi's are under 1 KB), low enough to bound memory.
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 128
-# A chunk-size line, extensions included; a trailer section as a whole.
+# A chunk-size line (extensions included) or a trailer line, without its CRLF; a trailer
+# section holds at most MAX_HEADERS lines.
 MAX_CHUNK_LINE = 4096
 
 Header = tuple[bytes, bytes]
@@ -113,12 +114,12 @@ def parse_head(buffer: bytes) -> tuple[Head, int] | None:
     """The head at the start of ``buffer`` and its length (blank line included), or None
     while it is incomplete. Raises :class:`AnswerViolation` for a malformed or oversized head."""
     end = buffer.find(b"\r\n\r\n")
-    if end < 0:
-        if len(buffer) > MAX_HEAD_BYTES:
-            raise AnswerViolation(f"the answer's head is longer than {MAX_HEAD_BYTES} bytes")
-        return None
-    if end > MAX_HEAD_BYTES:
+    # The head, blank line included, is at most MAX_HEAD_BYTES whatever the reads' cut: an
+    # incomplete one of MAX_HEAD_BYTES bytes already needs at least one more.
+    if end + 4 > MAX_HEAD_BYTES if end >= 0 else len(buffer) >= MAX_HEAD_BYTES:
         raise AnswerViolation(f"the answer's head is longer than {MAX_HEAD_BYTES} bytes")
+    if end < 0:
+        return None
     lines = buffer[:end].split(b"\r\n")
     match = _STATUS_LINE.fullmatch(lines[0])
     if match is None:
@@ -194,10 +195,8 @@ class ChunkedBody:
         at = 0
         while not self.done:
             if self._state == self._SIZE:
-                end = buffer.find(b"\r\n", at)
+                end = _line_end(buffer, at, "a chunk-size line")
                 if end < 0:
-                    if len(buffer) - at > MAX_CHUNK_LINE:
-                        raise AnswerViolation("a chunk-size line of the answer is too long")
                     break
                 size = buffer[at:end].split(b";", 1)[0].strip(b" \t")
                 if not size or len(size) > 16 or size.strip(b"0123456789abcdefABCDEF"):
@@ -228,22 +227,30 @@ class ChunkedBody:
                 at += 2
                 self._state = self._SIZE
             else:  # trailers: header lines up to a blank line, skipped
-                end = buffer.find(b"\r\n", at)
+                end = _line_end(buffer, at, "a trailer line")
                 if end < 0:
-                    if len(buffer) - at > MAX_CHUNK_LINE:
-                        raise AnswerViolation("a trailer line of the answer is too long")
                     break
                 line_empty = end == at
                 at = end + 2
-                self._left += 1
-                if self._left > MAX_HEADERS:
-                    raise AnswerViolation(f"the answer has more than {MAX_HEADERS} trailer lines")
                 if line_empty:
                     self.done = True
                     self.rest = buffer[at:]
                     at = len(buffer)
+                else:
+                    self._left += 1
+                    if self._left > MAX_HEADERS:
+                        raise AnswerViolation(f"the answer has more than {MAX_HEADERS} trailer lines")
         self._buffer = buffer[at:]
         return out
+
+
+def _line_end(buffer: bytes, at: int, what: str) -> int:
+    """Where the CRLF ending the line at ``at`` starts, or -1 while it has not arrived;
+    a line longer than MAX_CHUNK_LINE is refused however the reads cut it."""
+    end = buffer.find(b"\r\n", at)
+    if (end - at if end >= 0 else len(buffer) - at - 1) > MAX_CHUNK_LINE:
+        raise AnswerViolation(f"{what} of the answer is too long")
+    return end
 
 
 class RawAnswer:
