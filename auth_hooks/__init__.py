@@ -1,7 +1,7 @@
 """Signing, key loading and a ready client for Kalshi's Trade API (handwritten).
 
 Vendor this package together with ``kalshi_trade_api`` (generated); it needs only
-httpx, attrs and cryptography (httpx-aiohttp is used when installed).
+httpx, attrs and cryptography (httpx-aiohttp only for async code through a proxy).
 
 Any generated operation is called through :func:`call` / :func:`call_async` (parsed
 2xx, or one outcome class); :func:`amend_order` adds the amend's own checks and, with

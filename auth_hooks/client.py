@@ -83,12 +83,15 @@ def make_client(
     or the path of a PEM file (or directory) of CA certificates; it applies through a
     ``proxy`` too.
 
-    Async requests need httpx-aiohttp (they go through aiohttp, which holds up far
-    better with many requests in flight); without it, the first async request raises
-    KalshiConfigError saying so, unless ``async_backend="httpx"`` asks for httpx's own
-    pool. Sync requests need only httpx. A ``transport`` or
+    Requests go on connection pools of our own (:mod:`auth_hooks.wire` and
+    :mod:`auth_hooks.wire_async`, HTTP/1.1 keep-alive), under the httpx clients and
+    under the direct route :func:`auth_hooks.call` takes (:mod:`auth_hooks.lane`).
+    Through a proxy, sync requests use httpcore's pool and async ones need httpx-aiohttp
+    (without it the first async request raises KalshiConfigError saying so, unless
+    ``async_backend="httpx"`` asks for httpx's own pool, several times slower);
+    ``async_backend="aiohttp"`` chooses aiohttp without a proxy too. A ``transport`` or
     ``async_transport`` you pass is used as it is: none of the above applies to it.
-    ``httpx_args`` go to both httpx clients.
+    ``httpx_args`` go to both httpx clients (and make calls go through httpx's client).
     """
     if not isinstance(auth, KalshiAuth):
         raise KalshiConfigError("auth must be a KalshiAuth (see KalshiAuth.from_env)")
@@ -432,10 +435,10 @@ class KalshiClient(AuthenticatedClient):
 
                 from .aiohttp_transport import AiohttpTransport
             except ImportError:
-                # Async needs it: httpx's own pool is several times slower per amend with
-                # many in flight than sync (make bench). Choosing it must be explicit.
+                # Through a proxy async needs it: httpx's own pool is several times slower
+                # per amend with many in flight than sync (make bench). Choosing it must be explicit.
                 raise KalshiConfigError(
-                    "async requests need httpx-aiohttp (pip install httpx-aiohttp); "
+                    "async requests through a proxy need httpx-aiohttp (pip install httpx-aiohttp); "
                     "make_client(async_backend='httpx') uses httpx's own pool instead, "
                     "which is much slower with many amends in flight"
                 ) from None

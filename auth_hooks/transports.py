@@ -1,16 +1,17 @@
 """What a transport error says about a request, and the bounds every request has.
 
 Whether a failed request could have left is decided where the failure happened:
-every error the transports (:mod:`auth_hooks.httpcore_transport` and
-:mod:`auth_hooks.aiohttp_transport`) raise before the request can have been written is
-a :class:`NeverSent`; everything after is a plain ``httpx.TransportError`` subclass.
-The callers classify NotSent versus OutcomeUnknown from :func:`never_sent` alone.
+every error the pools and transports (:mod:`auth_hooks.wire`, :mod:`auth_hooks.wire_async`,
+:mod:`auth_hooks.httpcore_transport` for proxies, :mod:`auth_hooks.aiohttp_transport`)
+raise before the request can have been written is a :class:`NeverSent`; everything after
+is a plain ``httpx.TransportError`` subclass. The callers classify NotSent versus
+OutcomeUnknown from :func:`never_sent` alone.
 
 Each request is bounded whatever the server does (see :class:`Bounds`):
 
-* a total deadline, not per read: on httpcore every socket operation (connect, TLS,
-  write, each read of the head and of the body) gets the lesser of its own timeout and
-  the time left, carried in the request's timeout extension; on aiohttp its
+* a total deadline, not per read: every socket operation (connect, TLS, write, each
+  read of the head and of the body) gets the lesser of its own timeout and the time
+  left (on httpcore carried in the request's timeout extension); on aiohttp its
   ``ClientTimeout(total=...)``;
 * a maximum body size, counted as the body streams in, so memory stays bounded (a
   compressed body, which the clients do not ask for, is decoded within it too).
