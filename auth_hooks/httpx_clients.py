@@ -51,10 +51,17 @@ class _UrlCache:
         self._urls: dict[_CacheKey, httpx.URL] = {}
 
     def build(
-        self, build: Callable[..., httpx.Request], method: str, url: httpx.URL | str, kwargs: dict[str, Any]
+        self,
+        build: Callable[..., httpx.Request],
+        method: str,
+        url: httpx.URL | str,
+        kwargs: dict[str, Any],
+        client_params: httpx.QueryParams,
     ) -> httpx.Request:
         """``build(method, url, **kwargs)`` with the absolute URL of a (path, query) seen before."""
-        key = cache_key(url, kwargs.get("params"))
+        # httpx replaces (not merges) a URL's query with the client's default params: a
+        # cached URL's own query would be lost, so a client with params builds every URL.
+        key = None if client_params else cache_key(url, kwargs.get("params"))
         if key is None:
             return build(method, url, **kwargs)
         cached = self._urls.get(key)
@@ -89,7 +96,7 @@ class LeanClient(httpx.Client):
         self._request_cookies = _ResponseCookiesIgnored(cookies)
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
-        return self._url_cache.build(super().build_request, method, url, kwargs)
+        return self._url_cache.build(super().build_request, method, url, kwargs, self.params)
 
 
 class LeanAsyncClient(httpx.AsyncClient):
@@ -109,4 +116,4 @@ class LeanAsyncClient(httpx.AsyncClient):
         self._request_cookies = _ResponseCookiesIgnored(cookies)
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
-        return self._url_cache.build(super().build_request, method, url, kwargs)
+        return self._url_cache.build(super().build_request, method, url, kwargs, self.params)

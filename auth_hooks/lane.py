@@ -15,7 +15,8 @@ connections (and :func:`~auth_hooks.warmup.warm_up` warms both routes at once).
 
 The route is taken only where it sends exactly what httpx would: on the client
 make_client built (not one given to ``set_httpx_client``), without a proxy or a
-``transport`` of yours, without cookies, and for JSON or byte bodies (a form or
+``transport`` of yours, without ``httpx_args``, cookies, default query parameters or
+event hooks added to the httpx client, and for JSON or byte bodies (a form or
 multipart body goes through httpx). Everything else goes through httpx unchanged.
 """
 
@@ -86,7 +87,7 @@ class Lane:
         Arguments that cannot be encoded raise KalshiConfigError: nothing was sent.
         """
         http = self._http
-        if not kwargs.keys() <= _SUPPORTED or http.cookies or http.event_hooks != self._hooks:
+        if not kwargs.keys() <= _SUPPORTED or http.cookies or http.params or http.event_hooks != self._hooks:
             return None
         method = kwargs["method"].upper()
         found = self._target(method, kwargs["url"], kwargs.get("params"))
@@ -114,7 +115,10 @@ class Lane:
         lines = self._client_lines.get(key)
         if lines is None:
             kept = [(n, v) for n, v in raw if n.decode("latin-1").lower() not in overridden]
-            lines = http11.encode_lines([(b"Host", self._host_header), *kept])
+            # A Host set on the client or by the operation replaces the URL's, as in httpx.
+            if "host" not in overridden and all(n.lower() != b"host" for n, _ in kept):
+                kept.insert(0, (b"Host", self._host_header))
+            lines = http11.encode_lines(kept)
             if len(self._client_lines) >= TARGET_CACHE_SIZE:
                 self._client_lines.clear()
             self._client_lines[key] = lines

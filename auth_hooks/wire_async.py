@@ -213,15 +213,25 @@ class AsyncWirePool:
         left = give_up - time.monotonic()
         if left <= 0:
             raise PoolTimedOut("no connection of the pool became free in time")
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(waiter)
+        timer = None if left == math.inf else loop.call_later(left, _expire, waiter)
         try:
-            await asyncio.wait_for(waiter, None if left == math.inf else left)
-        except TimeoutError:
-            raise PoolTimedOut("no connection of the pool became free in time") from None
+            await waiter
+        except BaseException:
+            # Cancelled after a freed slot was handed to this waiter (not by the timer):
+            # hand it to the next one, or it would sit unused while they time out.
+            if waiter.done() and not waiter.cancelled() and waiter.result() is not _EXPIRED:
+                self._notify()
+            raise
         finally:
+            if timer is not None:
+                timer.cancel()
             if waiter in self._waiting:
                 self._waiting.remove(waiter)
+        if waiter.result() is _EXPIRED:
+            raise PoolTimedOut("no connection of the pool became free in time")
 
     def _notify(self) -> None:
         while self._waiting:
