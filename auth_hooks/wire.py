@@ -102,12 +102,13 @@ def deadline_for(bounds: Bounds, timeouts: Timeouts, until: float | None) -> flo
 
 
 class Connection:
-    """One socket and the bytes read past the last answer (none, on a healthy connection)."""
+    """One socket of the pool, and the pool's generation it was opened in."""
 
-    __slots__ = ("idle_since", "sock")
+    __slots__ = ("generation", "idle_since", "sock")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, generation: int) -> None:
         self.sock = sock
+        self.generation = generation
         self.idle_since = 0.0
 
     def is_dead(self) -> bool:
@@ -154,7 +155,8 @@ class WirePool:
         self._idle: list[Connection] = []
         self._open = 0  # connections counted against max_connections: idle and in use
         self._free = threading.Condition(threading.Lock())
-        self._closed = False
+        # Bumped by close(): a connection of an older generation is closed, never pooled.
+        self._generation = 0
 
     # -- one request ---------------------------------------------------------------------
 
@@ -193,8 +195,6 @@ class WirePool:
         give_up = math.inf if wait is None else time.monotonic() + wait
         with self._free:
             while True:
-                if self._closed:
-                    self._closed = False  # a closed pool is reopened by its next request
                 while self._idle:
                     connection = self._idle.pop()  # the most recently used: the warmest
                     if self._expired(connection) or connection.is_dead():
@@ -203,13 +203,14 @@ class WirePool:
                         return connection
                 if self._open < self._max_connections:
                     self._open += 1
+                    generation = self._generation
                     break
                 left = give_up - time.monotonic()
                 if left <= 0:
                     raise PoolTimedOut("no connection of the pool became free in time")
                 self._free.wait(None if left == math.inf else left)
         try:
-            return self._connect(timeouts, deadline)
+            return Connection(self._connect(timeouts, deadline), generation)
         except BaseException:
             with self._free:
                 self._open -= 1
@@ -218,7 +219,7 @@ class WirePool:
 
     def _release(self, connection: Connection, reusable: bool) -> None:
         with self._free:
-            if reusable and not self._closed and len(self._idle) < self._max_idle:
+            if reusable and connection.generation == self._generation and len(self._idle) < self._max_idle:
                 connection.idle_since = time.monotonic()
                 self._idle.append(connection)
             else:
@@ -235,20 +236,21 @@ class WirePool:
         self._open -= 1
 
     def close(self) -> None:
-        """Closes the idle connections; those in use close when their request ends."""
+        """Closes the idle connections; those in use close when their request ends. The
+        next request opens a new connection: the pool stays usable."""
         with self._free:
-            self._closed = True
+            self._generation += 1
             while self._idle:
                 self._discard(self._idle.pop())
             self._free.notify_all()
 
     # -- connecting ----------------------------------------------------------------------
 
-    def _connect(self, timeouts: Timeouts, deadline: float) -> Connection:
+    def _connect(self, timeouts: Timeouts, deadline: float) -> socket.socket:
         attempt = 0
         while True:
             try:
-                return Connection(self._connect_once(timeouts, deadline))
+                return self._connect_once(timeouts, deadline)
             except (ConnectFailed, ConnectTimedOut) as error:
                 if not retryable(error, attempt, self._retries, deadline):
                     raise

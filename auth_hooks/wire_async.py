@@ -47,6 +47,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.idle_since = 0.0
+        self.generation = 0  # the pool's, when it was opened
         self._data: list[bytes] = []
         self._eof = False
         self._lost: BaseException | None = None
@@ -165,8 +166,9 @@ class AsyncWirePool:
         self._clock = clock
         self._idle: list[_Connection] = []
         self._open = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
-        self._closed = False
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+        # Bumped by aclose(): a connection of an older generation is closed, never pooled.
+        self._generation = 0
 
     async def send(
         self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None
@@ -188,7 +190,6 @@ class AsyncWirePool:
     # -- the pool ------------------------------------------------------------------------
 
     async def _acquire(self, timeouts: Timeouts, deadline: float) -> _Connection:
-        self._closed = False  # a closed pool is reopened by its next request
         wait = seconds_left(timeouts.pool, deadline, PoolTimedOut)
         give_up = math.inf if wait is None else time.monotonic() + wait
         while True:
@@ -202,8 +203,11 @@ class AsyncWirePool:
                 break
             await self._wait_for_free(give_up)
         self._open += 1
+        generation = self._generation
         try:
-            return await self._connect(timeouts, deadline)
+            connection = await self._connect(timeouts, deadline)
+            connection.generation = generation
+            return connection
         except BaseException:
             self._open -= 1
             self._notify()
@@ -241,7 +245,7 @@ class AsyncWirePool:
                 return
 
     def _release(self, connection: _Connection, reusable: bool) -> None:
-        if reusable and not self._closed and len(self._idle) < self._max_idle:
+        if reusable and connection.generation == self._generation and len(self._idle) < self._max_idle:
             connection.idle_since = time.monotonic()
             self._idle.append(connection)
         else:
@@ -257,8 +261,9 @@ class AsyncWirePool:
         self._open -= 1
 
     async def aclose(self) -> None:
-        """Closes the idle connections; those in use close when their request ends."""
-        self._closed = True
+        """Closes the idle connections; those in use close when their request ends. The
+        next request opens a new connection: the pool stays usable."""
+        self._generation += 1
         while self._idle:
             self._discard(self._idle.pop())
 
