@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.breakdown ours ours-raw stdlib [--cell ed25519/http] [--ops 3000]
 
 Starts its own bench server, warms each client up, profiles --ops amends of each, and
-prints µs per amend in each layer (httpx, httpcore + h11, auth_hooks, generated code,
+prints µs per amend in each layer (httpx, httpcore + h11, our pool, auth_hooks, generated code,
 signing, socket I/O...) for every client, then the functions with the most self-time in
 the first. cProfile inflates the cost of Python calls, so compare the columns and read
 the shares, not the absolute numbers; the bench itself has the real times.
@@ -34,6 +34,9 @@ LAYERS = (
     ("/auth_hooks/call.py", "auth_hooks call path + amend checks"),
     ("/auth_hooks/outcomes.py", "auth_hooks call path + amend checks"),
     ("/auth_hooks/fixed_point.py", "auth_hooks call path + amend checks"),
+    ("/auth_hooks/http11.py", "auth_hooks pool and HTTP/1.1 (wire, http11, lane)"),
+    ("/auth_hooks/wire", "auth_hooks pool and HTTP/1.1 (wire, http11, lane)"),
+    ("/auth_hooks/lane.py", "auth_hooks pool and HTTP/1.1 (wire, http11, lane)"),
     ("_transport.py", "auth_hooks transport"),
     ("/auth_hooks/transports.py", "auth_hooks transport"),
     ("/auth_hooks/", "auth_hooks signing flow and client (without the signature)"),
