@@ -6,8 +6,9 @@ connection beforehand with one Get Order of an order no one has: a read, which c
 write tokens, answered 404 (taken as success). Anything else that read raises is raised
 (NotSent, ReadFailed, AuthenticationFailed for a key the exchange does not know...), so
 a warm-up doubles as a check of the configuration. Servers close idle connections, and
-httpx has no public API to open or check pooled connections otherwise: warm up again
-after an idle spell, before the amend you expect.
+the client's pool drops one idle for longer than ``keepalive_expiry`` (5 s by default)
+or found closed, so the next request would pay the handshakes again: warm up again
+within that time of the last request, before the amend you expect.
 
 This lives apart from :mod:`auth_hooks.client` because it uses an operation (Get Order):
 the client and its transports know none.
