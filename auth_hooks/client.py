@@ -464,6 +464,9 @@ class KalshiClient(AuthenticatedClient):
                     context = ssl.create_default_context(cafile=path)
             else:
                 context = httpx.create_ssl_context(verify=verify, trust_env=self._trust_env)
+            if not isinstance(verify, ssl.SSLContext):
+                # Ours to configure (one you pass is used as it is): the pools speak HTTP/1.1.
+                context.set_alpn_protocols(["http/1.1"])
             self._ssl_context = context
         return self._ssl_context
 

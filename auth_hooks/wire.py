@@ -43,6 +43,7 @@ from .transports import (
     Bounds,
     ConnectFailed,
     ConnectTimedOut,
+    NotSentUnsupported,
     PoolTimedOut,
     certificate_error,
     deadline_error,
@@ -272,7 +273,7 @@ class WirePool:
             if origin.tls is None:
                 return sock
             sock.settimeout(seconds_left(timeouts.connect, deadline, ConnectTimedOut))
-            return origin.tls.wrap_socket(sock, server_hostname=origin.host)
+            tls = origin.tls.wrap_socket(sock, server_hostname=origin.host)
         except ssl.SSLCertVerificationError as exc:
             sock.close()
             raise certificate_error(exc.verify_message or "certificate verify failed") from exc
@@ -285,6 +286,22 @@ class WirePool:
         except BaseException:
             sock.close()
             raise
+        try:
+            check_alpn(tls.selected_alpn_protocol(), origin)
+        except NotSentUnsupported:
+            tls.close()
+            raise
+        return tls
+
+
+def check_alpn(protocol: str | None, origin: Origin) -> None:
+    """Refuses a TLS connection on which the server chose a protocol other than HTTP/1.1
+    (an ``ssl.SSLContext`` of yours may offer h2): nothing has been sent on it yet."""
+    if protocol not in (None, "http/1.1"):
+        raise NotSentUnsupported(
+            f"{origin.host} chose {protocol!r} in the TLS handshake; this pool speaks HTTP/1.1 only "
+            "(offer only 'http/1.1' in your SSLContext's ALPN protocols)"
+        )
 
 
 class _Reader:

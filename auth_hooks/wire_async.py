@@ -30,6 +30,7 @@ from .transports import (
     Bounds,
     ConnectFailed,
     ConnectTimedOut,
+    NotSentUnsupported,
     PoolTimedOut,
     certificate_error,
     deadline_error,
@@ -38,7 +39,7 @@ from .transports import (
     retryable,
     short,
 )
-from .wire import Origin, Timeouts, deadline_for, seconds_left
+from .wire import Origin, Timeouts, check_alpn, deadline_for, seconds_left
 
 
 class _Connection(asyncio.Protocol):
@@ -301,7 +302,16 @@ class AsyncWirePool:
         except (OSError, ValueError) as exc:  # refused, unreachable, DNS, a failed TLS handshake
             raise ConnectFailed(f"cannot connect to {origin.host}:{origin.port}: {short(exc)}") from exc
         transport = connection.transport
-        sock = transport.get_extra_info("socket") if transport is not None else None
+        if transport is None:
+            raise ConnectFailed(f"the connection to {origin.host}:{origin.port} closed at once")
+        tls_object = transport.get_extra_info("ssl_object")
+        if tls_object is not None:
+            try:
+                check_alpn(tls_object.selected_alpn_protocol(), origin)
+            except NotSentUnsupported:
+                transport.close()
+                raise
+        sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection
