@@ -189,7 +189,8 @@ class KalshiAuth(httpx.Auth):
         httpx runs response hooks before the body is read, and the auth flow sees the
         response after them. Installed as the first hook (make_client does), the clock
         reading is measured against the headers' arrival even when a later hook reads a
-        slow body; without it the reading is taken when the flow gets the response.
+        slow body; without it the reading is taken when the flow gets the response. A
+        transport that noted the arrival itself (make_client's pools do) is left as it is.
         """
         _note_headers_at(response, self.server_clock.local_s())
 
@@ -303,7 +304,8 @@ class KalshiAuth(httpx.Auth):
 def _note_headers_at(response: httpx.Response, at: float) -> None:
     extensions = response.extensions
     if isinstance(extensions, dict):  # a transport may hand over a read-only mapping: then no note
-        extensions[HEADERS_AT] = at
+        # Our pools note when the head arrived themselves, before the body was read.
+        extensions.setdefault(HEADERS_AT, at)
 
 
 def _check_key_id(key_id: object) -> None:

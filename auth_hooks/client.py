@@ -295,7 +295,8 @@ class KalshiClient(AuthenticatedClient):
                     client = LeanClient(
                         transport=transport,
                         # The auth's hook first: it times the headers' arrival for the clock
-                        # estimate before read_and_check reads the (maybe slow) body.
+                        # estimate before read_and_check reads the (maybe slow) body (our
+                        # pools note the head's arrival themselves; other transports' not).
                         event_hooks={"response": [self._auth.record_headers_arrival, read_and_check]},
                         **self._common_args(),
                     )

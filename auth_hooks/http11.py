@@ -84,6 +84,14 @@ def encode_lines(headers: Iterable[Header]) -> bytes:
     return b"".join(lines)
 
 
+def asks_to_close(headers: Iterable[Header]) -> bool:
+    """Whether request headers say ``Connection: close`` (then the connection carries no other)."""
+    return any(
+        name.lower() == b"connection" and b"close" in {t.strip().lower() for t in value.split(b",")}
+        for name, value in headers
+    )
+
+
 # -- the answer ----------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import http11
+from .auth import HEADERS_AT
 from .errors import KalshiConfigError
 from .http11 import RawAnswer
 from .httpx_clients import cache_key
@@ -50,33 +51,38 @@ _SUPPORTED = frozenset({"method", "url", "params", "json", "content", "headers",
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # Distinct (path, query) pairs remembered; a bot amending many orders recycles them.
 TARGET_CACHE_SIZE = 1024
+# Client headers the signature replaces, as the auth flow does on httpx's route.
+_SIGNED_BY_AUTH = frozenset(name.lower() for name in (KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER))
+_MISSING: Any = object()
 
 
 class Prepared:
     """A request ready to sign: its head without the signature lines, and its body."""
 
-    __slots__ = ("body", "head", "method", "path", "url_bytes")
+    __slots__ = ("body", "close", "head", "method", "path", "url_bytes")
 
-    def __init__(self, method: str, path: str, head: bytes, body: bytes, url_bytes: int) -> None:
+    def __init__(self, method: str, path: str, head: bytes, body: bytes, url_bytes: int, close: bool) -> None:
         self.method = method
         self.path = path  # what is signed: the path as sent, without the query
         self.head = head
         self.body = body
         self.url_bytes = url_bytes
+        self.close = close  # it says "Connection: close": its connection is not used again
 
 
 class Lane:
-    """The direct route of one httpx client made by make_client (sync; see :class:`AsyncLane`)."""
+    """The direct route of one httpx client made by make_client (sync or async)."""
 
     def __init__(self, http: httpx.Client | httpx.AsyncClient, auth: KalshiAuth, host_header: bytes) -> None:
         self._http = http
         self._auth = auth
+        self._base_url = http.base_url
         self._host_header = host_header
         self._key_line = f"{KEY_HEADER}: {auth.key_id}\r\n{TIMESTAMP_HEADER}: ".encode("ascii")
         self._targets: dict[Any, tuple[bytes, str] | None] = {}
         self._timeout: tuple[httpx.Timeout, Timeouts] | None = None
         # The client's own header lines, checked and encoded once per distinct set.
-        self._client_lines: dict[Any, bytes] = {}
+        self._client_lines: dict[Any, tuple[bytes, bool]] = {}
         # The hooks make_client installed: hooks added since (the CLI's -v, a user's
         # tracing) would be skipped here, so their requests go through httpx instead.
         self._hooks = {name: list(hooks) for name, hooks in http.event_hooks.items()}
@@ -86,8 +92,7 @@ class Lane:
 
         Arguments that cannot be encoded raise KalshiConfigError: nothing was sent.
         """
-        http = self._http
-        if not kwargs.keys() <= _SUPPORTED or http.cookies or http.params or http.event_hooks != self._hooks:
+        if not self._sends_as_httpx_would(kwargs):
             return None
         method = kwargs["method"].upper()
         found = self._target(method, kwargs["url"], kwargs.get("params"))
@@ -100,36 +105,54 @@ class Lane:
             headers = [(name.encode("ascii"), str(value).encode("ascii")) for name, value in own.items()]
             if body or method in _WITH_BODY:
                 headers.append((b"Content-Length", b"%d" % len(body)))
-            head = self._client_header_lines(own) + http11.encode_lines(headers)
+            client_lines, close = self._client_header_lines(own)
+            head = http11.encode_head(method, target, ()) + client_lines + http11.encode_lines(headers)
         except (UnicodeEncodeError, http11.UnsendableHeader) as exc:
             raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
-        head = http11.encode_head(method, target, ()) + head
-        return Prepared(method, path, head, body, len(target) + len(self._host_header))
+        close = close or http11.asks_to_close(headers)
+        return Prepared(method, path, head, body, len(target) + len(self._host_header), close)
 
-    def _client_header_lines(self, own: dict[str, Any]) -> bytes:
+    def _sends_as_httpx_would(self, kwargs: dict[str, Any]) -> bool:
+        """False when httpx would send something this route does not: arguments it does not
+        take, cookies, default query parameters, hooks, auth or base URL changed in place."""
+        http = self._http
+        return (
+            kwargs.keys() <= _SUPPORTED
+            and not http.cookies
+            and not http.params
+            and http.event_hooks == self._hooks
+            and http.auth is self._auth
+            and http.base_url is self._base_url
+        )
+
+    def _client_header_lines(self, own: dict[str, Any]) -> tuple[bytes, bool]:
         """Host and the httpx client's headers (``with_headers`` changes them in place), less
-        those the operation sets itself, as checked header lines."""
+        those the operation or the signature sets, as checked header lines; and whether
+        they ask for ``Connection: close``."""
         raw = tuple(self._http.headers.raw)
         overridden = frozenset(name.lower() for name in own)
         key = (raw, overridden)
-        lines = self._client_lines.get(key)
-        if lines is None:
-            kept = [(n, v) for n, v in raw if n.decode("latin-1").lower() not in overridden]
+        found = self._client_lines.get(key)
+        if found is None:
+            dropped = overridden | _SIGNED_BY_AUTH
+            kept = [(n, v) for n, v in raw if n.decode("latin-1").lower() not in dropped]
             # A Host set on the client or by the operation replaces the URL's, as in httpx.
             if "host" not in overridden and all(n.lower() != b"host" for n, _ in kept):
                 kept.insert(0, (b"Host", self._host_header))
-            lines = http11.encode_lines(kept)
+            found = (http11.encode_lines(kept), http11.asks_to_close(kept))
             if len(self._client_lines) >= TARGET_CACHE_SIZE:
                 self._client_lines.clear()
-            self._client_lines[key] = lines
-        return lines
+            self._client_lines[key] = found
+        return found
 
     def _target(self, method: str, url: Any, params: Any) -> tuple[bytes, str] | None:
         """The request target (path and query, encoded as httpx encodes them) and the path to
         sign; built by httpx once per (url, params) and remembered. None: not this pool's origin."""
         key = cache_key(url, params)
-        if key is not None and key in self._targets:
-            return self._targets[key]
+        if key is not None:
+            cached = self._targets.get(key, _MISSING)  # one lookup: another thread may clear()
+            if cached is not _MISSING:
+                return cached  # type: ignore[no-any-return]
         try:
             built = self._http.build_request(method, url, params=params).url
         except (TypeError, ValueError, httpx.InvalidURL) as exc:
@@ -169,7 +192,7 @@ class Lane:
             timestamp, signature = auth.signature_for(prepared.method, prepared.path, fresh=resent)
             sent_at = auth.server_clock.local_s()
             data = self.request_bytes(prepared, timestamp, signature)
-            answer = pool.send(data, prepared.method, self.timeouts(), until)
+            answer = pool.send(data, prepared.method, self.timeouts(), until, close=prepared.close)
             response = self._response(prepared, answer)
             if not auth.answer_arrived(response, sent_at, answer.head_at, resent=resent) or resent:
                 return response
@@ -187,7 +210,7 @@ class Lane:
             )
             sent_at = auth.server_clock.local_s()
             data = self.request_bytes(prepared, timestamp, signature)
-            answer = await pool.send(data, prepared.method, self.timeouts(), until)
+            answer = await pool.send(data, prepared.method, self.timeouts(), until, close=prepared.close)
             response = self._response(prepared, answer)
             if not auth.answer_arrived(response, sent_at, answer.head_at, resent=resent) or resent:
                 return response
@@ -218,7 +241,8 @@ def _body(kwargs: dict[str, Any]) -> bytes:
 def to_response(answer: RawAnswer, *, for_httpx: bool = False) -> httpx.Response:
     """The answer as an httpx response, its body read; ``for_httpx``: as a stream, which
     httpx's client reads itself (it times ``elapsed`` by that read)."""
-    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": answer.reason}
+    # When the head arrived (the clock reading's end), not when httpx gets the response.
+    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": answer.reason, HEADERS_AT: answer.head_at}
     stream = httpx.ByteStream(answer.body)
     response = httpx.Response(answer.status, headers=answer.headers, stream=stream, extensions=extensions)
     if not for_httpx:
@@ -233,7 +257,7 @@ def to_response(answer: RawAnswer, *, for_httpx: bool = False) -> httpx.Response
 # -- httpx's way in -----------------------------------------------------------------------
 
 
-def request_bytes(request: httpx.Request, origin_url: httpx.URL) -> bytes:
+def request_bytes(request: httpx.Request, origin_url: httpx.URL) -> tuple[bytes, bool]:
     """An httpx request as bytes on the wire; refused (nothing sent) unless for ``origin_url``."""
     url = request.url
     if (url.scheme, url.raw_host, url.port) != (origin_url.scheme, origin_url.raw_host, origin_url.port):
@@ -249,7 +273,8 @@ def request_bytes(request: httpx.Request, origin_url: httpx.URL) -> bytes:
     ]
     if body or request.method in _WITH_BODY:
         headers.append((b"Content-Length", b"%d" % len(body)))
-    return http11.encode_head(request.method, url.raw_path, headers) + b"\r\n" + body
+    head = http11.encode_head(request.method, url.raw_path, headers)
+    return head + b"\r\n" + body, http11.asks_to_close(headers)
 
 
 def _request_args(request: httpx.Request) -> tuple[Timeouts, float | None]:
@@ -266,9 +291,9 @@ class WireTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
-        data = request_bytes(request, self._origin_url)
+        data, close = request_bytes(request, self._origin_url)
         timeouts, until = _request_args(request)
-        return to_response(self.pool.send(data, request.method, timeouts, until), for_httpx=True)
+        return to_response(self.pool.send(data, request.method, timeouts, until, close=close), for_httpx=True)
 
     def close(self) -> None:
         self.pool.close()
@@ -283,9 +308,10 @@ class AsyncWireTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
-        data = request_bytes(request, self._origin_url)
+        data, close = request_bytes(request, self._origin_url)
         timeouts, until = _request_args(request)
-        return to_response(await self.pool.send(data, request.method, timeouts, until), for_httpx=True)
+        answer = await self.pool.send(data, request.method, timeouts, until, close=close)
+        return to_response(answer, for_httpx=True)
 
     async def aclose(self) -> None:
         await self.pool.aclose()

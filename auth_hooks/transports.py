@@ -68,6 +68,10 @@ class PoolTimedOut(httpx.PoolTimeout, NeverSent):
     """No connection of the pool became free in time."""
 
 
+class ClosedBeforeSending(httpx.WriteError, NeverSent):
+    """The connection closed before a byte of the request was handed to it."""
+
+
 class ProxyRefused(httpx.ProxyError, NeverSent):
     """The proxy refused to open a tunnel to the exchange (CONNECT not answered 2xx)."""
 
@@ -289,11 +293,12 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100
 
 
 def retryable(error: httpx.TransportError, attempt: int, retries: int, deadline: float) -> bool:
-    """A failed connect is tried again; a refused certificate, a full pool or a sent request never."""
+    """A failed connect is tried again, if the wait before it ends before the deadline; a
+    refused certificate, a full pool or a sent request never."""
     return (
         attempt < retries
         and isinstance(error, ConnectFailed | ConnectTimedOut)
-        and time.monotonic() < deadline
+        and time.monotonic() + retry_delay(attempt) < deadline
     )
 
 

@@ -161,15 +161,21 @@ class WirePool:
 
     # -- one request ---------------------------------------------------------------------
 
-    def send(self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None) -> RawAnswer:
-        """Writes ``data`` (a whole request) and returns the whole answer."""
+    def send(
+        self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None, *, close: bool = False
+    ) -> RawAnswer:
+        """Writes ``data`` (a whole request) and returns the whole answer. ``close``: the
+        request asked for ``Connection: close``, so its connection is not used again."""
         deadline = deadline_for(self.bounds, timeouts, until)
         connection = self._acquire(timeouts, deadline)
+        if time.monotonic() >= deadline:  # spent getting the connection: still unsent
+            self._release(connection, True)
+            raise PoolTimedOut("the request's deadline passed before it could be written")
         reusable = False
         try:
             answer, reusable = self._exchange(connection, data, method, timeouts, deadline)
         finally:
-            self._release(connection, reusable)
+            self._release(connection, reusable and not close)
         return answer
 
     def _exchange(
@@ -260,14 +266,7 @@ class WirePool:
 
     def _connect_once(self, timeouts: Timeouts, deadline: float) -> socket.socket:
         origin = self.origin
-        try:
-            sock = socket.create_connection(
-                (origin.host, origin.port), timeout=seconds_left(timeouts.connect, deadline, ConnectTimedOut)
-            )
-        except TimeoutError as exc:
-            raise ConnectTimedOut(f"connecting to {origin.host}:{origin.port} timed out") from exc
-        except OSError as exc:  # refused, unreachable, DNS (socket.gaierror)
-            raise ConnectFailed(f"cannot connect to {origin.host}:{origin.port}: {short(exc)}") from exc
+        sock = _open_socket(origin, timeouts.connect, deadline)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if origin.tls is None:
@@ -292,6 +291,36 @@ class WirePool:
             tls.close()
             raise
         return tls
+
+
+def _open_socket(origin: Origin, timeout: float | None, deadline: float) -> socket.socket:
+    """A TCP connection to the first of the host's addresses that answers, every attempt
+    within the connect timeout and all of them within the deadline (name resolution has
+    no timeout of its own: the system resolver's applies)."""
+    where = f"{origin.host}:{origin.port}"
+    try:
+        addresses = socket.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
+    except OSError as exc:  # socket.gaierror: the name does not resolve
+        raise ConnectFailed(f"cannot connect to {where}: {short(exc)}") from exc
+    failure: OSError = OSError(f"no address for {origin.host}")
+    for family, kind, protocol, _, address in addresses:
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(seconds_left(timeout, deadline, ConnectTimedOut))
+            sock.connect(address)
+            return sock
+        except TimeoutError as exc:
+            sock.close()
+            failure = exc
+        except OSError as exc:  # refused, unreachable
+            sock.close()
+            failure = exc
+        except BaseException:
+            sock.close()
+            raise
+    if isinstance(failure, TimeoutError):
+        raise ConnectTimedOut(f"connecting to {where} timed out") from failure
+    raise ConnectFailed(f"cannot connect to {where}: {short(failure)}") from failure
 
 
 def check_alpn(protocol: str | None, origin: Origin) -> None:

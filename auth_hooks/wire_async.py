@@ -28,6 +28,7 @@ from . import http11
 from .http11 import RawAnswer
 from .transports import (
     Bounds,
+    ClosedBeforeSending,
     ConnectFailed,
     ConnectTimedOut,
     NotSentUnsupported,
@@ -101,8 +102,18 @@ class _Connection(asyncio.Protocol):
     def write(self, data: bytes) -> None:
         transport = self.transport
         if transport is None or transport.is_closing() or self._eof:
-            raise httpx.WriteError("the connection closed before the request could be written")
+            raise ClosedBeforeSending("the connection closed before the request could be written")
         transport.write(data)
+
+    def rest(self) -> None:
+        """Idle: read nothing (is_dead still sees what arrives), so memory stays bounded
+        whatever the server pushes while no request waits."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def wake(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     async def read(self, timeout: float | None, deadline: float) -> bytes:  # noqa: ASYNC109
         """The bytes arrived since the last read (waiting for some), or b"" at the end of stream."""
@@ -172,18 +183,22 @@ class AsyncWirePool:
         self._generation = 0
 
     async def send(
-        self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None
+        self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None, *, close: bool = False
     ) -> RawAnswer:
-        """Writes ``data`` (a whole request) and returns the whole answer."""
+        """Writes ``data`` (a whole request) and returns the whole answer. ``close``: the
+        request asked for ``Connection: close``, so its connection is not used again."""
         deadline = deadline_for(self.bounds, timeouts, until)
         connection = await self._acquire(timeouts, deadline)
+        if time.monotonic() >= deadline:  # spent getting the connection: still unsent
+            self._release(connection, True)
+            raise PoolTimedOut("the request's deadline passed before it could be written")
         reusable = False
         try:
             connection.write(data)
             reader = http11.AnswerReader(method, self.bounds.max_response_bytes, self._clock)
             while not reader.feed(await connection.read(timeouts.read, deadline)):
                 pass
-            reusable = reader.reusable
+            reusable = reader.reusable and not close
             return reader.answer()
         finally:
             self._release(connection, reusable)
@@ -199,6 +214,7 @@ class AsyncWirePool:
                 if self._expired(connection) or connection.is_dead():
                     self._discard(connection)
                 else:
+                    connection.wake()
                     return connection
             if self._open < self._max_connections:
                 break
@@ -248,6 +264,7 @@ class AsyncWirePool:
     def _release(self, connection: _Connection, reusable: bool) -> None:
         if reusable and connection.generation == self._generation and len(self._idle) < self._max_idle:
             connection.idle_since = time.monotonic()
+            connection.rest()
             self._idle.append(connection)
         else:
             self._discard(connection)
@@ -302,16 +319,19 @@ class AsyncWirePool:
         except (OSError, ValueError) as exc:  # refused, unreachable, DNS, a failed TLS handshake
             raise ConnectFailed(f"cannot connect to {origin.host}:{origin.port}: {short(exc)}") from exc
         transport = connection.transport
-        if transport is None:
-            raise ConnectFailed(f"the connection to {origin.host}:{origin.port} closed at once")
-        tls_object = transport.get_extra_info("ssl_object")
-        if tls_object is not None:
-            try:
+        try:
+            if transport is None or transport.is_closing():
+                raise OSError("the server closed the connection at once")
+            tls_object = transport.get_extra_info("ssl_object")
+            if tls_object is not None:
                 check_alpn(tls_object.selected_alpn_protocol(), origin)
-            except NotSentUnsupported:
-                transport.close()
-                raise
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except NotSentUnsupported:
+            connection.close()
+            raise
+        except OSError as exc:  # closed by the server before we could use it: nothing sent
+            connection.close()
+            raise ConnectFailed(f"cannot connect to {origin.host}:{origin.port}: {short(exc)}") from exc
         return connection

@@ -707,3 +707,20 @@ def test_cancelling_an_async_amend_waiting_for_the_pool_sends_it_never(auth: Kal
         assert isinstance(b, asyncio.CancelledError), f"B was not cancelled: {b_kind}"
         assert isinstance(c, AmendOrderV2Response) and c.order_id == "C", repr(c)
         assert each_once(server) == Counter(["A", "C"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_kalshi_headers_set_on_the_client_are_replaced_by_the_signature_on_both_routes(
+    mode: str, auth: KalshiAuth, checker: SignatureCheckingServer
+) -> None:
+    # The auth flow replaces them on httpx's route; the direct route must not send a second copy.
+    stale = {"KALSHI-ACCESS-SIGNATURE": "c3RhbGU=", "KALSHI-ACCESS-TIMESTAMP": "1"}
+    server = RecordingServer(fs.ok())
+    with server:
+        client = cast(KalshiClient, make_client(auth, base_url=server.base_url).with_headers(stale))
+        send_both_ways(mode, client)
+        requests = split_requests(bytes(server.raw[0]))
+    for request in requests:
+        for name in stale:
+            assert [n for n, _ in request.headers if n.lower() == name.lower().encode()] == [name.encode()]
+        assert checker.check("POST", request.target(), request.as_dict()) == "ok"
