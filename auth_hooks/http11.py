@@ -118,17 +118,18 @@ class Head:
         return b"close" not in tokens
 
 
-def parse_head(buffer: bytes) -> tuple[Head, int] | None:
-    """The head at the start of ``buffer`` and its length (blank line included), or None
-    while it is incomplete. Raises :class:`AnswerViolation` for a malformed or oversized head."""
-    end = buffer.find(b"\r\n\r\n")
+def parse_head(buffer: bytes, start: int = 0) -> tuple[Head, int] | None:
+    """The head at ``start`` in ``buffer`` and where it ends (its blank line included), or
+    None while it is incomplete. Raises :class:`AnswerViolation` for a malformed or
+    oversized head."""
+    end = buffer.find(b"\r\n\r\n", start)
     # The head, blank line included, is at most MAX_HEAD_BYTES whatever the reads' cut: an
     # incomplete one of MAX_HEAD_BYTES bytes already needs at least one more.
-    if end + 4 > MAX_HEAD_BYTES if end >= 0 else len(buffer) >= MAX_HEAD_BYTES:
+    if end - start + 4 > MAX_HEAD_BYTES if end >= 0 else len(buffer) - start >= MAX_HEAD_BYTES:
         raise AnswerViolation(f"the answer's head is longer than {MAX_HEAD_BYTES} bytes")
     if end < 0:
         return None
-    lines = buffer[:end].split(b"\r\n")
+    lines = buffer[start:end].split(b"\r\n")
     match = _STATUS_LINE.fullmatch(lines[0])
     if match is None:
         raise AnswerViolation(f"not an HTTP/1.1 status line: {lines[0][:60]!r}")
@@ -328,15 +329,17 @@ class AnswerReader:
         return self._read_body(data, eof)
 
     def _read_head(self) -> bool:
+        at = 0  # sliced once at the end: a flood of 1xx heads costs linear time, not quadratic
         while True:  # 1xx answers (102 Processing, 103 Early Hints) come before the answer
-            parsed = parse_head(self._buffer)
+            parsed = parse_head(self._buffer, at)
             if parsed is None:
+                self._buffer = self._buffer[at:]
                 return False
-            head, size = parsed
-            self._buffer = self._buffer[size:]
+            head, at = parsed
             if head.status == 101:
                 raise AnswerViolation("the server switched protocols unasked")
             if head.status >= 200:
+                self._buffer = self._buffer[at:]
                 break
         self._head, self._head_at = head, self._clock()
         self._framing = body_framing(self._method, head)
