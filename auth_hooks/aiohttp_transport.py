@@ -254,6 +254,8 @@ class _AiohttpBody(httpx.AsyncByteStream):
                 error = _aiohttp_after_send(exc, self._deadline)
             else:
                 if not chunk:
+                    if self._decoder is not None:
+                        self._decoder.finish()
                     return
                 received += len(chunk)
                 if received <= self._limit:

@@ -387,4 +387,5 @@ class AnswerReader:
         headers, decoder = decoding(head.headers, self._limit)
         if decoder is not None:
             body = decoder.decode(body)
+            decoder.finish()
         return RawAnswer(head.status, head.reason, list(headers), body, self._head_at)

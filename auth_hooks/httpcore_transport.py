@@ -312,6 +312,8 @@ class _Body(httpx.SyncByteStream):
                 yield chunk if self._decoder is None else self._decoder.decode(chunk)
         except _HTTPCORE_ERRORS as exc:
             raise _after_send_httpcore(exc, self._deadline) from exc
+        if self._decoder is not None:
+            self._decoder.finish()
 
     def close(self) -> None:
         try:
@@ -389,6 +391,8 @@ class _AsyncBody(httpx.AsyncByteStream):
                 yield chunk if self._decoder is None else self._decoder.decode(chunk)
         except _HTTPCORE_ERRORS as exc:
             raise _after_send_httpcore(exc, self._deadline) from exc
+        if self._decoder is not None:
+            self._decoder.finish()
 
     async def aclose(self) -> None:
         try:

@@ -267,6 +267,12 @@ class Decoder:
             raise too_large(self._limit)
         return out
 
+    def finish(self) -> None:
+        """At the end of the body: a compressed stream that did not end was cut short (it
+        would read as a prefix of the answer)."""
+        if self._zlib is not None and not self._zlib.eof:
+            raise UnreadableEncoding(f"the answer's {self._encoding.decode()} body is cut short")
+
 
 _ZLIB_CODINGS = (b"gzip", b"x-gzip", b"deflate")
 

@@ -50,6 +50,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.idle_since = 0.0
         self.generation = 0  # the pool's, when it was opened
+        self.idle = False  # in the pool, no request on it
         self._data: list[bytes] = []
         self._eof = False
         self._lost: BaseException | None = None
@@ -62,6 +63,13 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self.idle:
+            # Nothing was asked: such a connection can carry no answer of ours, and
+            # keeping what a server pushes between requests would grow without bound.
+            self._eof = True
+            if self.transport is not None:
+                self.transport.close()
+            return
         self._data.append(data)
         self._wake()
 
@@ -104,16 +112,6 @@ class _Connection(asyncio.Protocol):
         if transport is None or transport.is_closing() or self._eof:
             raise ClosedBeforeSending("the connection closed before the request could be written")
         transport.write(data)
-
-    def rest(self) -> None:
-        """Idle: read nothing (is_dead still sees what arrives), so memory stays bounded
-        whatever the server pushes while no request waits."""
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.pause_reading()
-
-    def wake(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.resume_reading()
 
     async def read(self, timeout: float | None, deadline: float) -> bytes:  # noqa: ASYNC109
         """The bytes arrived since the last read (waiting for some), or b"" at the end of stream."""
@@ -188,6 +186,13 @@ class AsyncWirePool:
         """Writes ``data`` (a whole request) and returns the whole answer. ``close``: the
         request asked for ``Connection: close``, so its connection is not used again."""
         deadline = deadline_for(self.bounds, timeouts, until)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # another async library (trio): nothing was sent
+            raise NotSentUnsupported(
+                "make_client's async pool runs on asyncio; with another async library pass "
+                "async_backend='httpx'; nothing was sent"
+            ) from None
         connection = await self._acquire(timeouts, deadline)
         if time.monotonic() >= deadline:  # spent getting the connection: still unsent
             self._release(connection, True)
@@ -214,7 +219,7 @@ class AsyncWirePool:
                 if self._expired(connection) or connection.is_dead():
                     self._discard(connection)
                 else:
-                    connection.wake()
+                    connection.idle = False
                     return connection
             if self._open < self._max_connections:
                 break
@@ -264,7 +269,7 @@ class AsyncWirePool:
     def _release(self, connection: _Connection, reusable: bool) -> None:
         if reusable and connection.generation == self._generation and len(self._idle) < self._max_idle:
             connection.idle_since = time.monotonic()
-            connection.rest()
+            connection.idle = True
             self._idle.append(connection)
         else:
             self._discard(connection)

@@ -1119,3 +1119,16 @@ def test_an_answer_until_close_is_the_same_at_every_cut() -> None:
     for at in range(1, len(raw)):
         reader = read([*cut(raw, [at]), b""])
         assert summary(reader) == (200, b"OK", [(b"Content-Type", b"text/plain")], b"until the end", False)
+
+
+def test_a_compressed_body_cut_short_is_refused_not_read_as_a_prefix() -> None:
+    whole = gzip.compress(b'{"order_id": "o-1"}' * 50)
+    for body, readable in ((whole, True), (whole[:-6], False)):
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body)
+        reader = AnswerReader("GET", LIMIT, Clock())
+        assert reader.feed(head + body)
+        if readable:
+            assert reader.answer().body == b'{"order_id": "o-1"}' * 50
+        else:
+            with pytest.raises(UnreadableEncoding, match="cut short"):
+                reader.answer()

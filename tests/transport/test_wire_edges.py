@@ -29,7 +29,7 @@ from auth_hooks import (
     amend_order_async,
     make_client,
 )
-from auth_hooks.transports import never_sent
+from auth_hooks.transports import NotSentUnsupported, never_sent
 from tests.outcomes.helpers import body
 from tests.support import faulty_server as fs
 
@@ -219,3 +219,15 @@ def test_a_request_sent_with_connection_close_is_the_last_on_its_connection(
             asyncio.run(run())
         sent = [(fs.order_id_of(r), r.headers.get("connection"), r.connection) for r in server.requests]
     assert sent == [("o1", "close", 0), ("o2", "close", 1)]
+
+
+def test_the_async_pool_outside_asyncio_says_so_and_sends_nothing(auth: KalshiAuth) -> None:
+    # Under another async library (trio) there is no asyncio loop: NotSent, naming the fix.
+    client = make_client(auth, base_url=f"http://127.0.0.1:{fs.closed_port()}/trade-api/v2")
+    route = client.async_route()
+    assert route is not None
+    lane, pool = route
+    running = pool.send(b"GET / HTTP/1.1\r\n\r\n", "GET", lane.timeouts())
+    with pytest.raises(NotSentUnsupported, match="async_backend='httpx'") as caught:
+        running.send(None)  # driven by hand, as another event loop would: no asyncio loop
+    assert never_sent(caught.value)
