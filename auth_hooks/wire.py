@@ -115,15 +115,25 @@ class Connection:
     def is_dead(self) -> bool:
         """True when the server closed it or sent something unasked while it was idle."""
         sock = self.sock
+        tls = isinstance(sock, ssl.SSLSocket)
         if isinstance(sock, ssl.SSLSocket) and sock.pending():
             return True
         try:
             if hasattr(select, "poll"):
                 poller = select.poll()
                 poller.register(sock, select.POLLIN)
-                return bool(poller.poll(0))
-            readable, _, _ = select.select([sock], [], [], 0)
-            return bool(readable)
+                readable = bool(poller.poll(0))
+            else:
+                readable = bool(select.select([sock], [], [], 0)[0])
+            if not readable or not tls:
+                return readable
+            # Readable TLS: maybe only a TLS record (a late session ticket), which leaves
+            # the connection usable; a close or any answer byte does not.
+            sock.settimeout(0)
+            sock.recv(1)  # b"" at a close, or a byte nobody asked for: dead either way
+            return True
+        except ssl.SSLWantReadError:
+            return False
         except (OSError, ValueError):
             return True
 
