@@ -33,7 +33,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Generic, Protocol, TypeVar
 
 import httpx
 
@@ -105,11 +105,12 @@ def deadline_for(bounds: Bounds, timeouts: Timeouts, until: float | None) -> flo
 class Connection:
     """One socket of the pool, and the pool's generation it was opened in."""
 
-    __slots__ = ("generation", "idle_since", "sock")
+    __slots__ = ("generation", "idle", "idle_since", "sock")
 
     def __init__(self, sock: socket.socket, generation: int) -> None:
         self.sock = sock
         self.generation = generation
+        self.idle = False
         self.idle_since = 0.0
 
     def is_dead(self) -> bool:
@@ -142,8 +143,26 @@ class Connection:
             self.sock.close()
 
 
-class WirePool:
-    """Connections to one origin, shared by threads; see the module docstring for the rules."""
+class Pooled(Protocol):
+    """What the bookkeeping needs of a connection, sync or async."""
+
+    idle: bool
+    idle_since: float
+    generation: int
+
+    def is_dead(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Pooled)
+
+
+class PoolBook(Generic[C]):
+    """The bookkeeping both pools share, without I/O or waiting: the idle connections (the
+    most recently used last), the count held against ``max_connections``, keep-alive
+    expiry and generations. The sync pool calls it under its lock; the async one from
+    its event loop."""
 
     def __init__(
         self,
@@ -156,18 +175,70 @@ class WirePool:
     ) -> None:
         self.origin = origin
         self.bounds = bounds
+        self._retries = connect_retries
+        self._clock = clock
         self._max_connections = limits.max_connections or math.inf
         self._max_idle = (
             math.inf if limits.max_keepalive_connections is None else limits.max_keepalive_connections
         )
         self._expiry = limits.keepalive_expiry
-        self._retries = connect_retries
-        self._clock = clock
-        self._idle: list[Connection] = []
+        self._idle: list[C] = []
         self._open = 0  # connections counted against max_connections: idle and in use
-        self._free = threading.Condition(threading.Lock())
-        # Bumped by close(): a connection of an older generation is closed, never pooled.
+        # Bumped by closing the pool: a connection of an older generation is closed, never pooled.
         self._generation = 0
+        self._setup()
+
+    def _setup(self) -> None:
+        """What waiting for a free connection needs: a lock, or a queue of futures."""
+
+    def _take_idle(self) -> C | None:
+        """The warmest idle connection still usable; expired or dead ones are closed on the way."""
+        while self._idle:
+            connection = self._idle.pop()
+            expired = self._expiry is not None and time.monotonic() - connection.idle_since > self._expiry
+            if expired or connection.is_dead():  # an edge may close an idle one any time
+                self._discard(connection)
+            else:
+                connection.idle = False
+                return connection
+        return None
+
+    def _reserve(self) -> int | None:
+        """Counts a connection about to be opened, and gives the generation it belongs to;
+        None when ``max_connections`` are open already (undo with :meth:`_unreserve`)."""
+        if self._open >= self._max_connections:
+            return None
+        self._open += 1
+        return self._generation
+
+    def _unreserve(self) -> None:
+        self._open -= 1
+
+    def _put_back(self, connection: C, reusable: bool) -> None:
+        """A connection whose request ended: kept for the next one, or closed."""
+        if reusable and connection.generation == self._generation and len(self._idle) < self._max_idle:
+            connection.idle_since = time.monotonic()
+            connection.idle = True
+            self._idle.append(connection)
+        else:
+            self._discard(connection)
+
+    def _discard(self, connection: C) -> None:
+        connection.close()
+        self._open -= 1
+
+    def _retire(self) -> None:
+        """Closes the idle connections; those in use are closed when their request ends."""
+        self._generation += 1
+        while self._idle:
+            self._discard(self._idle.pop())
+
+
+class WirePool(PoolBook[Connection]):
+    """Connections to one origin, shared by threads; see the module docstring for the rules."""
+
+    def _setup(self) -> None:
+        self._free = threading.Condition(threading.Lock())
 
     # -- one request ---------------------------------------------------------------------
 
@@ -193,7 +264,7 @@ class WirePool:
     ) -> tuple[RawAnswer, bool]:
         sock = connection.sock
         try:
-            sock.settimeout(seconds_left(timeouts.write, deadline, _deadline_passed))
+            sock.settimeout(seconds_left(timeouts.write, deadline, deadline_passed))
             sock.sendall(data)
         except TimeoutError as exc:
             raise _timeout(exc, deadline, httpx.WriteTimeout) from exc
@@ -212,15 +283,11 @@ class WirePool:
         give_up = math.inf if wait is None else time.monotonic() + wait
         with self._free:
             while True:
-                while self._idle:
-                    connection = self._idle.pop()  # the most recently used: the warmest
-                    if self._expired(connection) or connection.is_dead():
-                        self._discard(connection)
-                    else:
-                        return connection
-                if self._open < self._max_connections:
-                    self._open += 1
-                    generation = self._generation
+                connection = self._take_idle()
+                if connection is not None:
+                    return connection
+                generation = self._reserve()
+                if generation is not None:
                     break
                 left = give_up - time.monotonic()
                 if left <= 0:
@@ -230,35 +297,20 @@ class WirePool:
             return Connection(self._connect(timeouts, deadline), generation)
         except BaseException:
             with self._free:
-                self._open -= 1
+                self._unreserve()
                 self._free.notify()
             raise
 
     def _release(self, connection: Connection, reusable: bool) -> None:
         with self._free:
-            if reusable and connection.generation == self._generation and len(self._idle) < self._max_idle:
-                connection.idle_since = time.monotonic()
-                self._idle.append(connection)
-            else:
-                self._discard(connection)
+            self._put_back(connection, reusable)
             self._free.notify()
-
-    def _expired(self, connection: Any) -> bool:
-        """Idle for longer than ``keepalive_expiry``: dropped unused (an edge may close it any time)."""
-        return self._expiry is not None and time.monotonic() - connection.idle_since > self._expiry
-
-    def _discard(self, connection: Connection) -> None:
-        """Closes a connection of the pool (called with the lock held)."""
-        connection.close()
-        self._open -= 1
 
     def close(self) -> None:
         """Closes the idle connections; those in use close when their request ends. The
         next request opens a new connection: the pool stays usable."""
         with self._free:
-            self._generation += 1
-            while self._idle:
-                self._discard(self._idle.pop())
+            self._retire()
             self._free.notify_all()
 
     # -- connecting ----------------------------------------------------------------------
@@ -355,7 +407,7 @@ class _Reader:
 
     def __call__(self) -> bytes:
         try:
-            self._sock.settimeout(seconds_left(self._timeout, self._deadline, _deadline_passed))
+            self._sock.settimeout(seconds_left(self._timeout, self._deadline, deadline_passed))
             return self._sock.recv(READ_SIZE)
         except TimeoutError as exc:
             raise _timeout(exc, self._deadline, httpx.ReadTimeout) from exc
@@ -363,7 +415,8 @@ class _Reader:
             raise httpx.ReadError(short(exc)) from exc
 
 
-def _deadline_passed(_message: str) -> httpx.TimeoutException:
+def deadline_passed(_message: str) -> httpx.TimeoutException:
+    """For :func:`seconds_left` once the request may have been written: the deadline error."""
     return deadline_error()
 
 

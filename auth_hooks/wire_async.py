@@ -19,7 +19,6 @@ import socket
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,7 +26,6 @@ import httpx
 from . import http11
 from .http11 import RawAnswer
 from .transports import (
-    Bounds,
     ClosedBeforeSending,
     ConnectFailed,
     ConnectTimedOut,
@@ -40,7 +38,7 @@ from .transports import (
     retryable,
     short,
 )
-from .wire import Origin, Timeouts, check_alpn, deadline_for, seconds_left
+from .wire import PoolBook, Timeouts, check_alpn, deadline_for, deadline_passed, seconds_left
 
 
 class _Connection(asyncio.Protocol):
@@ -116,7 +114,7 @@ class _Connection(asyncio.Protocol):
     async def read(self, timeout: float | None, deadline: float) -> bytes:  # noqa: ASYNC109
         """The bytes arrived since the last read (waiting for some), or b"" at the end of stream."""
         if not self._data and not self._eof:
-            wait = seconds_left(timeout, deadline, _deadline_passed)
+            wait = seconds_left(timeout, deadline, deadline_passed)
             loop = asyncio.get_running_loop()
             waiter = self._waiter = loop.create_future()
             timer = None if wait is None else loop.call_later(wait, _expire, waiter)
@@ -149,36 +147,11 @@ def _expire(waiter: asyncio.Future[Any]) -> None:
         waiter.set_result(_EXPIRED)
 
 
-def _deadline_passed(_message: str) -> httpx.TimeoutException:
-    return deadline_error()
-
-
-class AsyncWirePool:
+class AsyncWirePool(PoolBook[_Connection]):
     """Connections to one origin, used by one event loop (see :mod:`auth_hooks.wire`)."""
 
-    def __init__(
-        self,
-        origin: Origin,
-        *,
-        limits: httpx.Limits,
-        bounds: Bounds,
-        connect_retries: int = 0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.origin = origin
-        self.bounds = bounds
-        self._max_connections = limits.max_connections or math.inf
-        self._max_idle = (
-            math.inf if limits.max_keepalive_connections is None else limits.max_keepalive_connections
-        )
-        self._expiry = limits.keepalive_expiry
-        self._retries = connect_retries
-        self._clock = clock
-        self._idle: list[_Connection] = []
-        self._open = 0
+    def _setup(self) -> None:
         self._waiting: deque[asyncio.Future[Any]] = deque()
-        # Bumped by aclose(): a connection of an older generation is closed, never pooled.
-        self._generation = 0
 
     async def send(
         self, data: bytes, method: str, timeouts: Timeouts, until: float | None = None, *, close: bool = False
@@ -214,26 +187,21 @@ class AsyncWirePool:
         wait = seconds_left(timeouts.pool, deadline, PoolTimedOut)
         give_up = math.inf if wait is None else time.monotonic() + wait
         while True:
-            while self._idle:
-                connection = self._idle.pop()  # the most recently used: the warmest
-                if self._expired(connection) or connection.is_dead():
-                    self._discard(connection)
-                else:
-                    connection.idle = False
-                    return connection
-            if self._open < self._max_connections:
+            connection = self._take_idle()
+            if connection is not None:
+                return connection
+            generation = self._reserve()
+            if generation is not None:
                 break
             await self._wait_for_free(give_up)
-        self._open += 1
-        generation = self._generation
         try:
             connection = await self._connect(timeouts, deadline)
-            connection.generation = generation
-            return connection
         except BaseException:
-            self._open -= 1
+            self._unreserve()
             self._notify()
             raise
+        connection.generation = generation
+        return connection
 
     async def _wait_for_free(self, give_up: float) -> None:
         left = give_up - time.monotonic()
@@ -267,28 +235,13 @@ class AsyncWirePool:
                 return
 
     def _release(self, connection: _Connection, reusable: bool) -> None:
-        if reusable and connection.generation == self._generation and len(self._idle) < self._max_idle:
-            connection.idle_since = time.monotonic()
-            connection.idle = True
-            self._idle.append(connection)
-        else:
-            self._discard(connection)
+        self._put_back(connection, reusable)
         self._notify()
-
-    def _expired(self, connection: Any) -> bool:
-        """Idle for longer than ``keepalive_expiry``: dropped unused (an edge may close it any time)."""
-        return self._expiry is not None and time.monotonic() - connection.idle_since > self._expiry
-
-    def _discard(self, connection: _Connection) -> None:
-        connection.close()
-        self._open -= 1
 
     async def aclose(self) -> None:
         """Closes the idle connections; those in use close when their request ends. The
         next request opens a new connection: the pool stays usable."""
-        self._generation += 1
-        while self._idle:
-            self._discard(self._idle.pop())
+        self._retire()
 
     # -- connecting ----------------------------------------------------------------------
 
