@@ -16,8 +16,9 @@ connections (and :func:`~auth_hooks.warmup.warm_up` warms both routes at once).
 The route is taken only where it sends exactly what httpx would: on the client
 make_client built (not one given to ``set_httpx_client``), without a proxy or a
 ``transport`` of yours, without ``httpx_args``, cookies, default query parameters or
-event hooks added to the httpx client, and for JSON or byte bodies (a form or
-multipart body goes through httpx). Everything else goes through httpx unchanged.
+event hooks added to the httpx client, with its auth and base URL as make_client set
+them, and for JSON, str or bytes bodies (a form, multipart or streamed body goes
+through httpx). Everything else goes through httpx unchanged.
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ _SUPPORTED = frozenset({"method", "url", "params", "json", "content", "headers",
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # Distinct (path, query) pairs remembered; a bot amending many orders recycles them.
 TARGET_CACHE_SIZE = 1024
-# Client headers the signature replaces, as the auth flow does on httpx's route.
-_SIGNED_BY_AUTH = frozenset(name.lower() for name in (KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER))
+# Headers this route writes itself, whatever the client or the operation set: the framing
+# (as httpx's route does) and the signature (as the auth flow does).
+_WRITTEN_HERE = frozenset(
+    name.lower()
+    for name in ("Content-Length", "Transfer-Encoding", KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
+)
 _MISSING: Any = object()
 
 
@@ -82,7 +87,7 @@ class Lane:
         self._targets: dict[Any, tuple[bytes, str] | None] = {}
         self._timeout: tuple[httpx.Timeout, Timeouts] | None = None
         # The client's own header lines, checked and encoded once per distinct set.
-        self._client_lines: dict[Any, tuple[bytes, bool]] = {}
+        self._client_lines: dict[Any, tuple[bytes, bool, bool]] = {}
         # The hooks make_client installed: hooks added since (the CLI's -v, a user's
         # tracing) would be skipped here, so their requests go through httpx instead.
         self._hooks = {name: list(hooks) for name, hooks in http.event_hooks.items()}
@@ -99,13 +104,23 @@ class Lane:
         if found is None:
             return None
         target, path = found
-        body = _body(kwargs)
+        encoded = _body(kwargs)
+        if encoded is None:
+            return None
+        body, is_json = encoded
         own = kwargs.get("headers") or {}
         try:
-            headers = [(name.encode("ascii"), str(value).encode("ascii")) for name, value in own.items()]
+            # The framing and the signature are this route's to write, as on httpx's route.
+            headers = [
+                (name.encode("ascii"), str(value).encode("ascii"))
+                for name, value in own.items()
+                if name.lower() not in _WRITTEN_HERE
+            ]
+            client_lines, close, typed = self._client_header_lines(own)
+            if is_json and not typed and all(n.lower() != b"content-type" for n, _ in headers):
+                headers.append((b"Content-Type", b"application/json"))  # as httpx adds for json=
             if body or method in _WITH_BODY:
                 headers.append((b"Content-Length", b"%d" % len(body)))
-            client_lines, close = self._client_header_lines(own)
             head = http11.encode_head(method, target, ()) + client_lines + http11.encode_lines(headers)
         except (UnicodeEncodeError, http11.UnsendableHeader) as exc:
             raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
@@ -125,21 +140,22 @@ class Lane:
             and http.base_url is self._base_url
         )
 
-    def _client_header_lines(self, own: dict[str, Any]) -> tuple[bytes, bool]:
+    def _client_header_lines(self, own: dict[str, Any]) -> tuple[bytes, bool, bool]:
         """Host and the httpx client's headers (``with_headers`` changes them in place), less
-        those the operation or the signature sets, as checked header lines; and whether
-        they ask for ``Connection: close``."""
+        those the operation, the framing or the signature sets, as checked header lines;
+        whether they ask for ``Connection: close``; whether they hold a Content-Type."""
         raw = tuple(self._http.headers.raw)
         overridden = frozenset(name.lower() for name in own)
         key = (raw, overridden)
         found = self._client_lines.get(key)
         if found is None:
-            dropped = overridden | _SIGNED_BY_AUTH
+            dropped = overridden | _WRITTEN_HERE
             kept = [(n, v) for n, v in raw if n.decode("latin-1").lower() not in dropped]
             # A Host set on the client or by the operation replaces the URL's, as in httpx.
             if "host" not in overridden and all(n.lower() != b"host" for n, _ in kept):
                 kept.insert(0, (b"Host", self._host_header))
-            found = (http11.encode_lines(kept), http11.asks_to_close(kept))
+            typed = any(n.lower() == b"content-type" for n, _ in kept)
+            found = (http11.encode_lines(kept), http11.asks_to_close(kept), typed)
             if len(self._client_lines) >= TARGET_CACHE_SIZE:
                 self._client_lines.clear()
             self._client_lines[key] = found
@@ -222,20 +238,20 @@ class Lane:
         return to_response(answer)
 
 
-def _body(kwargs: dict[str, Any]) -> bytes:
+def _body(kwargs: dict[str, Any]) -> tuple[bytes, bool] | None:
+    """The body as httpx would encode it (``content=`` first, then ``json=``), and whether it
+    is JSON; None for content only httpx can stream (a file object, an iterator)."""
     content = kwargs.get("content")
+    if content is not None:
+        if isinstance(content, str):
+            return content.encode("utf-8"), False
+        return (content, False) if isinstance(content, bytes) else None
     if kwargs.get("json") is not None:
         try:
-            return encode_json(kwargs["json"]).encode("utf-8")
+            return encode_json(kwargs["json"]).encode("utf-8"), True
         except (TypeError, ValueError) as exc:  # a Decimal, a NaN
             raise KalshiConfigError(f"request cannot be encoded: {type(exc).__name__}: {exc}") from None
-    if content is None:
-        return b""
-    if isinstance(content, str):
-        return content.encode("utf-8")
-    if isinstance(content, bytes):
-        return content
-    raise KalshiConfigError(f"request cannot be encoded: content of type {type(content).__name__}")
+    return b"", False
 
 
 def to_response(answer: RawAnswer, *, for_httpx: bool = False) -> httpx.Response:
