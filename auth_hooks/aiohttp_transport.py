@@ -1,7 +1,8 @@
-"""An httpx transport on aiohttp, used for async requests when httpx-aiohttp is installed.
+"""An httpx transport on aiohttp, for async requests through a proxy (or with
+``async_backend="aiohttp"``), when httpx-aiohttp is installed.
 
-aiohttp is imported only when this transport is built: the vendored client needs it
-only for the async fast path. Where a failure happened: a connector hook marks the
+aiohttp is imported only when this transport is built: make_client's own asyncio pool
+(:mod:`auth_hooks.wire_async`) is the default, and has no proxy support. Where a failure happened: a connector hook marks the
 moment aiohttp hands a connection to the request (``_CONNECTED``); anything raised
 before that is :class:`~auth_hooks.transports.NeverSent`.
 """

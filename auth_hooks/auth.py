@@ -57,7 +57,8 @@ class KalshiAuth(httpx.Auth):
     request before acting on it.
 
     Each response's ``Date`` is one clock reading, an interval between the moment the
-    request was handed to httpx and the moment its headers arrived. The flows cannot
+    request was handed to httpx (or to the pool, on the direct route of
+    :mod:`auth_hooks.lane`) and the moment its headers arrived. The flows cannot
     see that moment themselves: httpx runs response event hooks (which may read the
     body) before handing the response to the auth flow. So :meth:`record_headers_arrival`
     is a response hook that notes it; without it, the time the flow gets the response

@@ -120,9 +120,10 @@ async def aread_and_check(response: httpx.Response) -> None:
 def check_response(response: httpx.Response) -> None:
     """Raises the outcome class for an answer the generated code would crash on.
 
-    Runs with the body read, for every request of a make_client client. Requests made
-    through :mod:`auth_hooks.call` are classified there in full; this guards direct
-    calls of the generated functions: a status outside the IANA list (Cloudflare's 520)
+    Runs with the body read, for every request through a make_client client's httpx
+    clients (not the direct route of :mod:`auth_hooks.call`, which classifies its answers
+    itself). Requests made through :mod:`auth_hooks.call` are classified there in full;
+    this guards direct calls of the generated functions: a status outside the IANA list (Cloudflare's 520)
     makes the generated code raise ValueError, and every answer of Kalshi's API is a
     JSON object, so a body that is not one (an HTML page from a proxy, a cut body) is
     not the exchange's answer.

@@ -77,7 +77,7 @@ def make_client(
     the request may have left, is an ``httpx.TransportError`` (OutcomeUnknown for an amend).
 
     TLS and proxies as httpx's ``trust_env``: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY /
-    NO_PROXY are read when the first pool is built, SSL_CERT_FILE / SSL_CERT_DIR by
+    NO_PROXY are read each time a pool is built, SSL_CERT_FILE / SSL_CERT_DIR by
     make_client (the CAs are loaded then, not on the first amend), unless
     ``trust_env=False``. ``verify`` is True, False, an ``ssl.SSLContext``,
     or the path of a PEM file (or directory) of CA certificates; it applies through a
@@ -438,8 +438,9 @@ class KalshiClient(AuthenticatedClient):
             except ImportError:
                 # Through a proxy async needs it: httpx's own pool is several times slower
                 # per amend with many in flight than sync (make bench). Choosing it must be explicit.
+                why = "through a proxy" if self._async_backend == "auto" else "with async_backend='aiohttp'"
                 raise KalshiConfigError(
-                    "async requests through a proxy need httpx-aiohttp (pip install httpx-aiohttp); "
+                    f"async requests {why} need httpx-aiohttp (pip install httpx-aiohttp); "
                     "make_client(async_backend='httpx') uses httpx's own pool instead, "
                     "which is much slower with many amends in flight"
                 ) from None

@@ -2,9 +2,10 @@
 
 Why not httpcore: on a loopback amend, httpcore + h11 + httpx's client layer cost about
 as much CPU as the exchange round trip itself (``make bench``). This pool does what an
-amend needs and nothing else: HTTP/1.1 (no HTTP/2, no proxy: a client with a proxy
-uses :mod:`auth_hooks.httpcore_transport`), request bytes written with one ``sendall``,
-the answer read whole.
+amend needs and nothing else: HTTP/1.1 (no HTTP/2, no proxy: through a proxy sync
+requests use :mod:`auth_hooks.httpcore_transport`, async ones
+:mod:`auth_hooks.aiohttp_transport`), request bytes written with one ``sendall``, the
+answer read whole.
 
 Where a failure happened decides its class (see :mod:`auth_hooks.transports`):
 

@@ -58,9 +58,5 @@ class Context:
         return str(self.keys_dir / CA_FILE)
 
 
-# How an async cell without httpx-aiohttp would say make_client refused it (bench.ours.async_default).
-REFUSED = "make_client refuses it before sending"
-
-
 class Unavailable(Exception):
     """A client that cannot run here (missing package, key type or option); its cell says why."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import COUNT, ORDER_ID, PRICE, REFUSED, TICKER, V2_BODY, V2_PATH, Context, Unavailable
+from bench.common import COUNT, ORDER_ID, PRICE, TICKER, V2_BODY, V2_PATH, Context, Unavailable
 from bench.measure import AsyncOp, SyncOp
 
 # Below the 5 s after which the bench's proxy (an edge) closes an idle connection.
@@ -119,17 +119,7 @@ def async_aiohttp(ctx: Context) -> AsyncOp:
 def async_default(ctx: Context) -> AsyncOp:
     """The README's async call with only the vendored packages (httpx-aiohttp not installed)."""
     sys.modules["httpx_aiohttp"] = None  # type: ignore[assignment]  # this process: as if not installed
-    from auth_hooks import KalshiConfigError
-
-    amend_async = _async(ctx, "auto")
-
-    async def amend() -> object:
-        try:
-            return await amend_async()
-        except KalshiConfigError as exc:
-            raise Unavailable(f"{REFUSED}: {exc}") from None
-
-    return amend
+    return _async(ctx, "auto")
 
 
 def signer(ctx: Context) -> Callable[[bytes], bytes]:
