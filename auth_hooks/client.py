@@ -8,7 +8,7 @@ import ssl
 import sys
 import threading
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 from attrs import define, field
@@ -22,10 +22,12 @@ from .httpx_clients import LeanAsyncClient, LeanClient
 from .lane import AsyncWireTransport, Lane, WireTransport
 from .signing import KEY_HEADER
 from .transports import DEFAULT_LIMITS, DEFAULT_MAX_RESPONSE_BYTES, Bounds
-from .wire import Origin, WirePool
+from .wire import Origin, PoolBook, WirePool
 
 if TYPE_CHECKING:
     from .wire_async import AsyncWirePool
+
+_Pool = TypeVar("_Pool", bound=PoolBook[Any])
 
 # The spec's production and demo servers (openapi.yaml `servers`; a test keeps them in step).
 ENVIRONMENTS = {
@@ -321,7 +323,7 @@ class KalshiClient(AuthenticatedClient):
     def _origin_url(self) -> httpx.URL:
         return httpx.URL(self._base_url)
 
-    def _wire_pool(self, kind: Any) -> Any:
+    def _wire_pool(self, kind: type[_Pool]) -> _Pool | None:
         """A pool of ``kind`` (WirePool or AsyncWirePool) for the base URL; None with a proxy,
         which only httpcore's and aiohttp's pools can go through."""
         if self._proxy_for_base_url() is not None:
@@ -426,8 +428,7 @@ class KalshiClient(AuthenticatedClient):
             return None
         from .wire_async import AsyncWirePool  # here: sync-only bots never import asyncio
 
-        pool: AsyncWirePool | None = self._wire_pool(AsyncWirePool)
-        return pool
+        return self._wire_pool(AsyncWirePool)
 
     def _default_async_transport(self) -> httpx.AsyncBaseTransport:
         if self._async_backend != "httpx":
