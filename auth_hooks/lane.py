@@ -201,14 +201,17 @@ class Lane:
         )
 
     def send(self, pool: WirePool, prepared: Prepared, until: float | None) -> httpx.Response:
-        """Signs and sends; once more, signed afresh, if the exchange refused the timestamp."""
+        """Signs and sends; once more, signed afresh, if the exchange refused the timestamp
+        (both within the one deadline of the call)."""
         auth = self._auth
+        timeouts = self.timeouts()
+        until = pool.deadline(timeouts, until)
         resent = False
         while True:
             timestamp, signature = auth.signature_for(prepared.method, prepared.path, fresh=resent)
             sent_at = auth.server_clock.local_s()
             data = self.request_bytes(prepared, timestamp, signature)
-            answer = pool.send(data, prepared.method, self.timeouts(), until, close=prepared.close)
+            answer = pool.send(data, prepared.method, timeouts, until, close=prepared.close)
             response = self._response(prepared, answer)
             if not auth.answer_arrived(response, sent_at, answer.head_at, resent=resent) or resent:
                 return response
@@ -219,6 +222,8 @@ class Lane:
     ) -> httpx.Response:
         """The async twin of :meth:`send`."""
         auth = self._auth
+        timeouts = self.timeouts()
+        until = pool.deadline(timeouts, until)
         resent = False
         while True:
             timestamp, signature = await auth.signature_for_async(
@@ -226,7 +231,7 @@ class Lane:
             )
             sent_at = auth.server_clock.local_s()
             data = self.request_bytes(prepared, timestamp, signature)
-            answer = await pool.send(data, prepared.method, self.timeouts(), until, close=prepared.close)
+            answer = await pool.send(data, prepared.method, timeouts, until, close=prepared.close)
             response = self._response(prepared, answer)
             if not auth.answer_arrived(response, sent_at, answer.head_at, resent=resent) or resent:
                 return response

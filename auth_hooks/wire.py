@@ -192,6 +192,12 @@ class PoolBook(Generic[C]):
     def _setup(self) -> None:
         """What waiting for a free connection needs: a lock, or a queue of futures."""
 
+    def deadline(self, timeouts: Timeouts, until: float | None) -> float | None:
+        """The ``time.monotonic()`` time a request starting now must end by (None: never),
+        to hand on as ``until`` when one call sends more than once."""
+        deadline = deadline_for(self.bounds, timeouts, until)
+        return None if deadline == math.inf else deadline
+
     def _take_idle(self) -> C | None:
         """The warmest idle connection still usable; expired or dead ones are closed on the way."""
         while self._idle:
@@ -250,11 +256,11 @@ class WirePool(PoolBook[Connection]):
         request asked for ``Connection: close``, so its connection is not used again."""
         deadline = deadline_for(self.bounds, timeouts, until)
         connection = self._acquire(timeouts, deadline)
-        if time.monotonic() >= deadline:  # spent getting the connection: still unsent
-            self._release(connection, True)
-            raise PoolTimedOut("the request's deadline passed before it could be written")
         reusable = False
         try:
+            if time.monotonic() >= deadline:  # spent getting the connection: still unsent
+                reusable = True
+                raise PoolTimedOut("the request's deadline passed before it could be written")
             answer, reusable = self._exchange(connection, data, method, timeouts, deadline)
         finally:
             self._release(connection, reusable and not close)

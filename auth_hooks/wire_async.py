@@ -167,19 +167,19 @@ class AsyncWirePool(PoolBook[_Connection]):
                 "async_backend='httpx'; nothing was sent"
             ) from None
         connection = await self._acquire(timeouts, deadline)
-        if time.monotonic() >= deadline:  # spent getting the connection: still unsent
-            self._release(connection, True)
-            raise PoolTimedOut("the request's deadline passed before it could be written")
         reusable = False
         try:
+            if time.monotonic() >= deadline:  # spent getting the connection: still unsent
+                reusable = True
+                raise PoolTimedOut("the request's deadline passed before it could be written")
             connection.write(data)
             reader = http11.AnswerReader(method, self.bounds.max_response_bytes, self._clock)
             while not reader.feed(await connection.read(timeouts.read, deadline)):
                 pass
-            reusable = reader.reusable and not close
+            reusable = reader.reusable
             return reader.answer()
         finally:
-            self._release(connection, reusable)
+            self._release(connection, reusable and not close)
 
     # -- the pool ------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 2. an idle asyncio connection reads nothing, whatever the server pushes: memory stays bounded;
 3. an asyncio connection the server closed before a byte of the request was written is
    NotSent (no raw OSError escaping the pool, no OutcomeUnknown);
-4. a connection whose request carried ``Connection: close`` is not used again.
+4. a connection whose request carried ``Connection: close`` is not used again;
+5. the one resend after a refused timestamp ends by the call's deadline, not a fresh one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from auth_hooks import (
     KalshiAuth,
     KalshiClient,
     NotSent,
+    OutcomeUnknown,
     amend_order,
     amend_order_async,
     make_client,
@@ -231,3 +233,24 @@ def test_the_async_pool_outside_asyncio_says_so_and_sends_nothing(auth: KalshiAu
     with pytest.raises(NotSentUnsupported, match="async_backend='httpx'") as caught:
         running.send(None)  # driven by hand, as another event loop would: no asyncio loop
     assert never_sent(caught.value)
+
+
+# -- 5. the one resend after a refused timestamp stays within the call's deadline ---------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_the_resend_after_a_refused_timestamp_shares_the_first_sends_deadline(
+    mode: str, auth: KalshiAuth
+) -> None:
+    # 0.4 s for the 401 header_timestamp_expired, then the resend is never answered: with
+    # a 0.8 s deadline the whole amend must end near 0.8 s, not 0.4 s + a fresh 0.8 s.
+    expired = b'{"error":{"code":"header_timestamp_expired","message":"expired"}}'
+    behaviours = [fs.stall(0.4, fs.reply(401, expired)), fs.stall(30.0)]
+    with fs.FaultyServer(behaviours) as server:
+        client = make_client(auth, base_url=server.base_url, deadline=0.8)
+        started = time.monotonic()
+        with pytest.raises(OutcomeUnknown):
+            _amend(mode, client, "ord-1")
+        elapsed = time.monotonic() - started
+        assert server.posts == 2  # refused once, re-sent once, never a third time
+    assert elapsed < 1.1, elapsed
