@@ -52,12 +52,11 @@ _SUPPORTED = frozenset({"method", "url", "params", "json", "content", "headers",
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # Distinct (path, query) pairs remembered; a bot amending many orders recycles them.
 TARGET_CACHE_SIZE = 1024
-# Headers this route writes itself, whatever the client or the operation set: the framing
-# (as httpx's route does) and the signature (as the auth flow does).
-_WRITTEN_HERE = frozenset(
-    name.lower()
-    for name in ("Content-Length", "Transfer-Encoding", KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
-)
+# The framing of a request body: written by the pool's side from the body itself, never
+# taken from a client's or an operation's headers (on either route).
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+# Headers the direct route writes itself: the framing, and the signature (as the auth flow does).
+_WRITTEN_HERE = _FRAMING | {name.lower() for name in (KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)}
 _MISSING: Any = object()
 
 
@@ -288,9 +287,7 @@ def request_bytes(request: httpx.Request, origin_url: httpx.URL) -> tuple[bytes,
         )
     body = request.content
     headers = [
-        (name, value)
-        for name, value in request.headers.raw
-        if name.lower() not in (b"content-length", b"transfer-encoding")
+        (name, value) for name, value in request.headers.raw if name.decode("latin-1").lower() not in _FRAMING
     ]
     if body or request.method in _WITH_BODY:
         headers.append((b"Content-Length", b"%d" % len(body)))

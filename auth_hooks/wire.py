@@ -103,6 +103,15 @@ def deadline_for(bounds: Bounds, timeouts: Timeouts, until: float | None) -> flo
     return math.inf if seconds is None else time.monotonic() + seconds
 
 
+def readable_now(fd: int) -> bool:
+    """Whether a socket has something to read (data, a close) at this instant."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
+
+
 class Connection:
     """One socket of the pool, and the pool's generation it was opened in."""
 
@@ -121,12 +130,7 @@ class Connection:
         if isinstance(sock, ssl.SSLSocket) and sock.pending():
             return True
         try:
-            if hasattr(select, "poll"):
-                poller = select.poll()
-                poller.register(sock, select.POLLIN)
-                readable = bool(poller.poll(0))
-            else:
-                readable = bool(select.select([sock], [], [], 0)[0])
+            readable = readable_now(sock.fileno())
             if not readable or not tls:
                 return readable
             # Readable TLS: maybe only a TLS record (a late session ticket), which leaves

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import select
 import socket
 import ssl
 import time
@@ -38,7 +37,7 @@ from .transports import (
     retryable,
     short,
 )
-from .wire import PoolBook, Timeouts, check_alpn, deadline_for, deadline_passed, seconds_left
+from .wire import PoolBook, Timeouts, check_alpn, deadline_for, deadline_passed, readable_now, seconds_left
 
 
 class _Connection(asyncio.Protocol):
@@ -96,12 +95,7 @@ class _Connection(asyncio.Protocol):
         if sock is None:
             return False
         try:  # bytes (a FIN, a TLS alert) the event loop has not delivered yet
-            if hasattr(select, "poll"):
-                poller = select.poll()
-                poller.register(sock.fileno(), select.POLLIN)
-                return bool(poller.poll(0))
-            readable, _, _ = select.select([sock.fileno()], [], [], 0)
-            return bool(readable)
+            return readable_now(sock.fileno())
         except (OSError, ValueError):
             return True
 
