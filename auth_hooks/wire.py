@@ -274,8 +274,9 @@ class WirePool(PoolBook[Connection]):
         self, connection: Connection, data: bytes, method: str, timeouts: Timeouts, deadline: float
     ) -> tuple[RawAnswer, bool]:
         sock = connection.sock
+        # Nothing is written yet: a deadline that passes right here is still "not sent".
+        sock.settimeout(seconds_left(timeouts.write, deadline, PoolTimedOut))
         try:
-            sock.settimeout(seconds_left(timeouts.write, deadline, deadline_passed))
             sock.sendall(data)
         except TimeoutError as exc:
             raise _timeout(exc, deadline, httpx.WriteTimeout) from exc
