@@ -32,7 +32,7 @@ import httpx
 
 from . import http11
 from .auth import HEADERS_AT
-from .errors import KalshiConfigError
+from .errors import KalshiConfigError, KalshiError, NotSent
 from .http11 import RawAnswer
 from .httpx_clients import cache_key
 from .signing import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, path_to_sign
@@ -207,7 +207,12 @@ class Lane:
         until = pool.deadline(timeouts, until)
         resent = False
         while True:
-            timestamp, signature = auth.signature_for(prepared.method, prepared.path, fresh=resent)
+            try:
+                timestamp, signature = auth.signature_for(prepared.method, prepared.path, fresh=resent)
+            except KalshiError:
+                raise
+            except Exception as exc:
+                raise _signing_failed(exc) from None
             sent_at = auth.server_clock.local_s()
             data = self.request_bytes(prepared, timestamp, signature)
             answer = pool.send(data, prepared.method, timeouts, until, close=prepared.close)
@@ -225,9 +230,14 @@ class Lane:
         until = pool.deadline(timeouts, until)
         resent = False
         while True:
-            timestamp, signature = await auth.signature_for_async(
-                prepared.method, prepared.path, fresh=resent
-            )
+            try:
+                timestamp, signature = await auth.signature_for_async(
+                    prepared.method, prepared.path, fresh=resent
+                )
+            except KalshiError:
+                raise
+            except Exception as exc:
+                raise _signing_failed(exc) from None
             sent_at = auth.server_clock.local_s()
             data = self.request_bytes(prepared, timestamp, signature)
             answer = await pool.send(data, prepared.method, timeouts, until, close=prepared.close)
@@ -240,6 +250,12 @@ class Lane:
         if logger.isEnabledFor(logging.DEBUG):  # as httpx logs its requests; headers never
             logger.debug("HTTP %s %s -> %d", prepared.method, prepared.path, answer.status)
         return to_response(answer)
+
+
+def _signing_failed(exc: Exception) -> NotSent:
+    """Signing failed before a byte was written: not sent. The exception is not chained
+    and only its type is named (its text might describe the key)."""
+    return NotSent(f"not sent: signing failed ({type(exc).__name__}); nothing was written")
 
 
 def _body(kwargs: dict[str, Any]) -> tuple[bytes, bool] | None:

@@ -5,7 +5,8 @@
 3. an asyncio connection the server closed before a byte of the request was written is
    NotSent (no raw OSError escaping the pool, no OutcomeUnknown);
 4. a connection whose request carried ``Connection: close`` is not used again;
-5. the one resend after a refused timestamp ends by the call's deadline, not a fresh one.
+5. the one resend after a refused timestamp ends by the call's deadline, not a fresh one;
+6. a signature that cannot be made is NotSent, its exception's text not carried along.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from typing import cast
 
@@ -22,6 +24,7 @@ import httpx
 import pytest
 from kalshi_trade_api.api.orders import amend_order_v2
 
+import auth_hooks.auth
 from auth_hooks import (
     KalshiAuth,
     KalshiClient,
@@ -254,3 +257,22 @@ def test_the_resend_after_a_refused_timestamp_shares_the_first_sends_deadline(
         elapsed = time.monotonic() - started
         assert server.posts == 2  # refused once, re-sent once, never a third time
     assert elapsed < 1.1, elapsed
+
+
+# -- 6. a signature that cannot be made: nothing was written, so NotSent -----------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_failed_signature_is_not_sent_and_names_no_detail(
+    mode: str, auth: KalshiAuth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(key: object, text: bytes) -> str:
+        raise ValueError("internal key detail")
+
+    monkeypatch.setattr(auth_hooks.auth, "sign_text", failing)
+    with fs.FaultyServer(fs.ok()) as server:
+        client = make_client(auth, base_url=server.base_url)
+        with pytest.raises(NotSent, match="signing failed") as caught:
+            _amend(mode, client, "ord-1")
+        assert server.requests == []
+    assert "internal key detail" not in "".join(traceback.format_exception(caught.value))
